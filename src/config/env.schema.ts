@@ -1,0 +1,51 @@
+import { Transform } from 'class-transformer';
+import { IsBooleanString, IsIn, IsInt, IsNumber, IsOptional, IsString, IsUrl, Matches, Max, Min, MinLength } from 'class-validator';
+
+const toInt = ({ value }: { value: unknown }) =>
+  typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value.trim()) : value;
+const toNum = ({ value }: { value: unknown }) =>
+  typeof value === 'string' && /^\d+(\.\d+)?$/.test(value.trim()) ? Number(value.trim()) : value;
+const URL_OPTIONS = { require_tld: false, require_protocol: true, protocols: ['http', 'https'] };
+
+/**
+ * The environment of SPEC §7, validated once at boot with class-validator. Every variable is optional;
+ * defaults are applied in `loadGatewayConfig`.
+ */
+export class EnvironmentVariables {
+  @IsOptional() @Transform(toInt) @IsInt() @Min(0) @Max(65535) PORT?: number;
+  @IsOptional() @IsIn(['debug', 'info', 'warn', 'error']) LOG_LEVEL?: string;
+
+  @IsOptional() @IsUrl(URL_OPTIONS) OLLAMA_URL?: string;
+  @IsOptional() @IsString() @MinLength(1) OLLAMA_DEFAULT_MODEL?: string;
+  @IsOptional() @Transform(toNum) @IsNumber() @Min(0.001) OLLAMA_TIMEOUT?: number;
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) OLLAMA_NUM_CTX?: number;
+
+  @IsOptional() @IsString() OPENAI_API_KEY?: string;
+  @IsOptional() @IsString() OPENROUTER_API_KEY?: string;
+  @IsOptional() @IsString() GROQ_API_KEY?: string;
+  @IsOptional() @IsString() TOGETHER_API_KEY?: string;
+  @IsOptional() @IsUrl(URL_OPTIONS) OPENAI_BASE_URL?: string;
+  @IsOptional() @IsUrl(URL_OPTIONS) OPENROUTER_BASE_URL?: string;
+  @IsOptional() @IsUrl(URL_OPTIONS) GROQ_BASE_URL?: string;
+  @IsOptional() @IsUrl(URL_OPTIONS) TOGETHER_BASE_URL?: string;
+  @IsOptional() @Transform(toNum) @IsNumber() @Min(0.001) PROVIDER_TIMEOUT?: number;
+
+  @IsOptional() @IsString() @MinLength(1) ALIASES_PATH?: string;
+  @IsOptional() @Transform(toNum) @IsNumber() @Min(0.001) HEALTH_PROBE_INTERVAL?: number;
+  @IsOptional() @Transform(toNum) @IsNumber() @Min(0.001) HEALTH_PROBE_TIMEOUT?: number;
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) CIRCUIT_FAILURE_THRESHOLD?: number;
+  @IsOptional() @Transform(toNum) @IsNumber() @Min(0.001) CIRCUIT_COOLDOWN?: number;
+
+  @IsOptional() @IsUrl({ require_tld: false, require_protocol: true, protocols: ['redis', 'rediss'] }) REDIS_URL?: string;
+  @IsOptional() @IsIn(['memory', 'redis', 'none', '']) CACHE_STORE?: string;
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) CACHE_TTL?: number;
+
+  @IsOptional() @IsString() CORS_ORIGINS?: string;
+  @IsOptional() @IsString() MANA_LLM_API_KEYS?: string;
+  @IsOptional() @Matches(/^\d+(\.\d+)?\s*(b|kb|mb|gb)?$/i, { message: 'BODY_LIMIT must be a size like 25mb, 512kb or 1048576' })
+  BODY_LIMIT?: string;
+  @IsOptional() @Transform(toNum) @IsNumber() @Min(0) SHUTDOWN_GRACE?: number;
+  /** Seconds of silence before a stream's headers and `: keep-alive` comments go out (SPEC: 10). */
+  @IsOptional() @Transform(toNum) @IsNumber() @Min(0.001) STREAM_KEEPALIVE_INTERVAL?: number;
+  @IsOptional() @IsBooleanString() IMAGE_URL_ALLOW_PRIVATE?: string;
+}

@@ -1,0 +1,86 @@
+import { plainToInstance } from 'class-transformer';
+import { validateSync } from 'class-validator';
+import { ManaLlmOptions } from '../core/mana-llm.options';
+import { EnvironmentVariables } from './env.schema';
+
+/** Everything the standalone service needs, typed; built once from the environment. */
+export interface GatewayConfig {
+  port: number;
+  logLevel: 'debug' | 'info' | 'warn' | 'error';
+  corsOrigins: string[];
+  apiKeys: string[];
+  bodyLimitBytes: number;
+  shutdownGraceMs: number;
+  keepAliveMs: number;
+  cache: { store: 'none' | 'memory' | 'redis'; redisUrl?: string; ttlSeconds: number };
+  manaLlm: ManaLlmOptions;
+}
+
+export class ConfigValidationError extends Error {}
+
+const SIZE_UNITS: Record<string, number> = { b: 1, kb: 1024, mb: 1024 ** 2, gb: 1024 ** 3 };
+
+export function parseSize(value: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*(b|kb|mb|gb)?$/i.exec(value.trim());
+  if (!m) throw new ConfigValidationError(`invalid size '${value}'`);
+  return Math.floor(Number(m[1]) * SIZE_UNITS[(m[2] ?? 'b').toLowerCase()]);
+}
+
+function list(value: string | undefined): string[] {
+  return (value ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
+}
+
+/**
+ * Validates the environment (SPEC §7) and applies defaults. Throws one error whose message has one
+ * line per bad variable, each naming it.
+ */
+export function loadGatewayConfig(raw: Record<string, string | undefined>): GatewayConfig {
+  // Empty strings count as unset (compose files often carry `KEY=`).
+  const present: Record<string, string> = {};
+  for (const [key, value] of Object.entries(raw)) if (value !== undefined && value !== '') present[key] = value;
+  const env = plainToInstance(EnvironmentVariables, present, { enableImplicitConversion: false });
+  const errors = validateSync(env, { skipMissingProperties: false, forbidUnknownValues: false });
+  if (errors.length > 0) {
+    const lines = errors.map((e) => {
+      const got = JSON.stringify(present[e.property]);
+      return `${e.property}: ${Object.values(e.constraints ?? {}).join('; ')} (got ${got})`;
+    });
+    throw new ConfigValidationError(`Invalid configuration:\n${lines.map((l) => `  ${l}`).join('\n')}`);
+  }
+  const seconds = (v: number | undefined, d: number) => (v ?? d) * 1000;
+  const cloud = (key: string | undefined, baseUrl: string | undefined) =>
+    key && key.trim() ? { apiKey: key.trim(), baseUrl } : undefined;
+  const store = env.CACHE_STORE === 'memory' ? 'memory' : env.REDIS_URL ? 'redis' : 'none';
+  return {
+    port: env.PORT ?? 3025,
+    logLevel: (env.LOG_LEVEL ?? 'info') as GatewayConfig['logLevel'],
+    corsOrigins: list(env.CORS_ORIGINS ?? 'localhost'),
+    apiKeys: list(env.MANA_LLM_API_KEYS),
+    bodyLimitBytes: parseSize(env.BODY_LIMIT ?? '25mb'),
+    shutdownGraceMs: seconds(env.SHUTDOWN_GRACE, 30),
+    keepAliveMs: seconds(env.STREAM_KEEPALIVE_INTERVAL, 10),
+    cache: { store, redisUrl: env.REDIS_URL, ttlSeconds: env.CACHE_TTL ?? 3600 },
+    manaLlm: {
+      ollama: {
+        baseUrl: env.OLLAMA_URL ?? 'http://localhost:11434',
+        defaultModel: env.OLLAMA_DEFAULT_MODEL ?? 'gemma3:4b',
+        timeoutMs: seconds(env.OLLAMA_TIMEOUT, 120),
+        numCtx: env.OLLAMA_NUM_CTX,
+      },
+      openai: cloud(env.OPENAI_API_KEY, env.OPENAI_BASE_URL),
+      openrouter: cloud(env.OPENROUTER_API_KEY, env.OPENROUTER_BASE_URL),
+      groq: cloud(env.GROQ_API_KEY, env.GROQ_BASE_URL),
+      together: cloud(env.TOGETHER_API_KEY, env.TOGETHER_BASE_URL),
+      providerTimeoutMs: seconds(env.PROVIDER_TIMEOUT, 60),
+      aliases: { path: env.ALIASES_PATH ?? './aliases.yaml', required: env.ALIASES_PATH !== undefined },
+      breaker: { failureThreshold: env.CIRCUIT_FAILURE_THRESHOLD ?? 2, cooldownMs: seconds(env.CIRCUIT_COOLDOWN, 60) },
+      probe: { intervalMs: seconds(env.HEALTH_PROBE_INTERVAL, 30), timeoutMs: seconds(env.HEALTH_PROBE_TIMEOUT, 3) },
+      streamKeepAliveMs: seconds(env.STREAM_KEEPALIVE_INTERVAL, 10),
+      bodyLimitBytes: parseSize(env.BODY_LIMIT ?? '25mb'),
+      images: { allowPrivate: env.IMAGE_URL_ALLOW_PRIVATE === 'true' || env.IMAGE_URL_ALLOW_PRIVATE === '1' },
+    },
+  };
+}

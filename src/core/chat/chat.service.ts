@@ -1,0 +1,136 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { Observable, defer, filter, finalize, tap } from 'rxjs';
+import { CHAT_ENDPOINT, RequestContext } from '../context/request-context';
+import { isLlmError } from '../errors/llm-error';
+import { FallbackAttempt } from '../errors/routing-errors';
+import { ResolvedManaLlmOptions } from '../mana-llm.options';
+import { LlmMetrics } from '../metrics/llm-metrics';
+import { ChatCompletion, ChatCompletionChunk, ChatCompletionRequest } from '../openai/chat-completion.types';
+import { validateChatRequest } from '../openai/validate-chat-request';
+import { FallbackRouter } from '../routing/fallback-router';
+import { RouteResolver } from '../routing/route-resolver';
+import { StreamFlow } from '../streaming/stream-flow';
+import { CLOCK, Clock, LLM_METRICS, RESOLVED_OPTIONS } from '../tokens';
+
+export interface ChatResult {
+  completion: ChatCompletion;
+  /** `provider/model` that answered. */
+  resolved: string;
+  attempts: FallbackAttempt[];
+}
+
+/** Chat completions: validation, routing with fallback, usage and request metrics. */
+@Injectable()
+export class ChatService {
+  private readonly defaultModel: string;
+
+  constructor(
+    private readonly resolver: RouteResolver,
+    private readonly router: FallbackRouter,
+    @Inject(LLM_METRICS) private readonly metrics: LlmMetrics,
+    @Inject(CLOCK) private readonly clock: Clock,
+    @Inject(RESOLVED_OPTIONS) options: ResolvedManaLlmOptions,
+  ) {
+    this.defaultModel = `ollama/${options.ollama.defaultModel}`;
+  }
+
+  /** Validates a raw body (400 naming `param`); a missing `model` means the default Ollama model. */
+  validate(body: unknown): ChatCompletionRequest {
+    return validateChatRequest(body, this.defaultModel);
+  }
+
+  async complete(request: ChatCompletionRequest, ctx: RequestContext): Promise<ChatResult> {
+    const started = this.clock.now();
+    let model = 'none';
+    let provider = 'none';
+    let status = 200;
+    try {
+      const route = this.resolver.resolve(request.model);
+      const routed = await this.router.call(route, (adapter, entry) =>
+        adapter.chat(entry.model, request, { signal: ctx.signal }),
+      );
+      model = routed.entry.label;
+      provider = routed.entry.provider;
+      const usage = routed.value.usage;
+      if (usage) this.metrics.tokens(provider, model, ctx.app, usage.prompt_tokens, usage.completion_tokens);
+      return { completion: routed.value, resolved: model, attempts: routed.attempts };
+    } catch (err) {
+      status = isLlmError(err) ? err.status : 500;
+      throw err;
+    } finally {
+      this.metrics.requestFinished({
+        endpoint: CHAT_ENDPOINT,
+        model,
+        provider,
+        status,
+        app: ctx.app,
+        stream: false,
+        durationSeconds: (this.clock.now() - started) / 1000,
+      });
+    }
+  }
+
+  /**
+   * A cold stream of chunks, every one labelled with the answering `provider/model`. Usage always
+   * feeds the token metrics; the `choices: []` usage chunk reaches the caller only when it asked
+   * (`stream_options.include_usage`).
+   */
+  stream(request: ChatCompletionRequest, ctx: RequestContext, flow?: StreamFlow): Observable<ChatCompletionChunk> {
+    const includeUsage = request.stream_options?.include_usage === true;
+    return defer(() => {
+      const started = this.clock.now();
+      let model = 'none';
+      let provider = 'none';
+      let status = 200;
+      let first = true;
+      let route;
+      try {
+        route = this.resolver.resolve(request.model);
+      } catch (err) {
+        this.finish(ctx, model, provider, isLlmError(err) ? err.status : 500, started, true);
+        throw err;
+      }
+      this.metrics.streamOpened();
+      return this.router
+        .stream(route, (adapter, entry) => adapter.chatStream(entry.model, request, { flow }))
+        .pipe(
+          tap({
+            next: (chunk) => {
+              if (first) {
+                first = false;
+                model = chunk.model;
+                provider = model.slice(0, model.indexOf('/'));
+                this.metrics.timeToFirstToken(provider, model, (this.clock.now() - started) / 1000);
+              }
+              if (chunk.choices.length === 0 && chunk.usage) {
+                this.metrics.tokens(provider, model, ctx.app, chunk.usage.prompt_tokens, chunk.usage.completion_tokens);
+              }
+            },
+            error: (err: unknown) => {
+              if (first) status = isLlmError(err) ? err.status : 500;
+            },
+            unsubscribe: () => {
+              if (first) status = 499;
+            },
+          }),
+          filter((chunk) => includeUsage || chunk.choices.length > 0),
+          finalize(() => {
+            this.metrics.streamClosed();
+            this.finish(ctx, model, provider, status, started, true);
+          }),
+        );
+    });
+  }
+
+  private finish(ctx: RequestContext, model: string, provider: string, status: number, started: number, stream: boolean) {
+    this.metrics.requestFinished({
+      endpoint: CHAT_ENDPOINT,
+      model,
+      provider,
+      status,
+      app: ctx.app,
+      stream,
+      durationSeconds: (this.clock.now() - started) / 1000,
+    });
+  }
+}

@@ -1,0 +1,57 @@
+import { ProviderName } from './providers/provider-adapter';
+
+export interface CloudProviderOptions {
+  apiKey: string;
+  /** API root with `/v1` (or the vendor's equivalent); defaults to the public one. */
+  baseUrl?: string;
+  timeoutMs?: number;
+}
+
+export interface AliasDefinition {
+  description?: string;
+  chain: string[];
+}
+
+/** Options of `ManaLlmModule.forRoot()`; the standalone service builds them from the environment. */
+export interface ManaLlmOptions {
+  ollama?: {
+    baseUrl?: string;
+    defaultModel?: string;
+    timeoutMs?: number;
+    /** Default `num_ctx` for every Ollama call. */
+    numCtx?: number;
+  };
+  openai?: CloudProviderOptions;
+  openrouter?: CloudProviderOptions;
+  groq?: CloudProviderOptions;
+  together?: CloudProviderOptions;
+  /** Default timeout of the cloud providers. */
+  providerTimeoutMs?: number;
+  /** Aliases: a YAML file (`path`), or an inline map. */
+  aliases?: { path?: string; required?: boolean } | { inline: Record<string, AliasDefinition> };
+  breaker?: { failureThreshold?: number; cooldownMs?: number };
+  probe?: { enabled?: boolean; intervalMs?: number; timeoutMs?: number };
+  images?: { allowPrivate?: boolean; maxBytes?: number; timeoutMs?: number };
+  /** Silence before the SSE writer sends headers and `: keep-alive` comments. */
+  streamKeepAliveMs?: number;
+  /** Request body limit of the mounted controllers, in bytes (default 25 MiB). */
+  bodyLimitBytes?: number;
+}
+
+export interface ResolvedCloudProvider {
+  apiKey: string;
+  baseUrl: string;
+  timeoutMs: number;
+}
+
+/** Options after defaults and validation: what the core reads. */
+export interface ResolvedManaLlmOptions {
+  ollama: { baseUrl: string; defaultModel: string; timeoutMs: number; numCtx?: number };
+  cloud: Partial<Record<Exclude<ProviderName, 'ollama'>, ResolvedCloudProvider>>;
+  aliases: { path?: string; required: boolean } | { inline: Record<string, AliasDefinition> };
+  breaker: { failureThreshold: number; cooldownMs: number };
+  probe: { enabled: boolean; intervalMs: number; timeoutMs: number };
+  images: { allowPrivate: boolean; maxBytes: number; timeoutMs: number };
+  streamKeepAliveMs: number;
+  bodyLimitBytes: number;
+}

@@ -1,0 +1,182 @@
+import { lookup as dnsLookup, LookupAddress } from 'node:dns';
+import { BlockList, isIP, LookupFunction } from 'node:net';
+import { Agent, Dispatcher } from 'undici';
+import { InvalidRequestError } from '../../errors/request-errors';
+import { ChatCompletionRequest, ContentPart } from '../../openai/chat-completion.types';
+import { ImageInliner } from './ollama.adapter';
+
+export interface ImageFetcherOptions {
+  allowPrivate: boolean;
+  maxBytes: number;
+  timeoutMs: number;
+}
+
+const MAX_REDIRECTS = 5;
+
+/** Loopback, private, link-local, CGNAT, unspecified, multicast and reserved ranges. */
+function privateRanges(): BlockList {
+  const list = new BlockList();
+  for (const [net, prefix] of [
+    ['0.0.0.0', 8], ['10.0.0.0', 8], ['100.64.0.0', 10], ['127.0.0.0', 8], ['169.254.0.0', 16],
+    ['172.16.0.0', 12], ['192.0.0.0', 24], ['192.168.0.0', 16], ['198.18.0.0', 15], ['224.0.0.0', 3],
+  ] as const) list.addSubnet(net, prefix, 'ipv4');
+  for (const [net, prefix] of [['::', 128], ['::1', 128], ['fc00::', 7], ['fe80::', 10], ['ff00::', 8]] as const) {
+    list.addSubnet(net, prefix, 'ipv6');
+  }
+  return list;
+}
+
+/**
+ * Downloads `http(s)` image URLs for Ollama (which takes only base64): at most `maxBytes` and
+ * `timeoutMs`, `image/*` only, redirects followed by hand (each hop re-checked). Unless private
+ * targets are allowed, every address is checked after DNS resolution, inside the connection's own
+ * lookup, so a rebinding DNS answer cannot slip a private address past the check.
+ */
+export class ImageFetcher implements ImageInliner {
+  private readonly blocked = privateRanges();
+  private readonly agent: Agent;
+
+  constructor(private readonly options: ImageFetcherOptions) {
+    this.agent = new Agent({
+      connect: {
+        timeout: options.timeoutMs,
+        lookup: this.lookup,
+      },
+    });
+  }
+
+  /** DNS lookup that refuses blocked addresses: runs inside every connection attempt. */
+  private readonly lookup: LookupFunction = (hostname, options, callback) => {
+    dnsLookup(hostname, { ...options, all: true }, (err, addresses: LookupAddress[]) => {
+      if (err) return callback(err, '', 0);
+      const bad = addresses.find((a) => this.isBlocked(a.address));
+      if (bad) return callback(new RefusedAddressError(bad.address), '', 0);
+      if (options.all) (callback as unknown as (e: null, a: LookupAddress[]) => void)(null, addresses);
+      else callback(null, addresses[0].address, addresses[0].family);
+    });
+  };
+
+  async inline(request: ChatCompletionRequest, signal?: AbortSignal): Promise<ChatCompletionRequest> {
+    const jobs: Promise<void>[] = [];
+    const messages = request.messages.map((message, i) => {
+      if (!Array.isArray(message.content)) return message;
+      const content = message.content.map((part, j): ContentPart => {
+        if (part.type !== 'image_url') return part;
+        const url = (part as { image_url: { url: string } }).image_url.url;
+        if (url.startsWith('data:')) return part;
+        const copy = { type: 'image_url' as const, image_url: { url } };
+        jobs.push(
+          this.download(url, `messages[${i}].content[${j}].image_url`, signal).then((dataUrl) => {
+            copy.image_url.url = dataUrl;
+          }),
+        );
+        return copy;
+      });
+      return { ...message, content };
+    });
+    await Promise.all(jobs);
+    return { ...request, messages };
+  }
+
+  private isBlocked(address: string): boolean {
+    if (this.options.allowPrivate) return false;
+    const family = isIP(address);
+    if (family === 4) return this.blocked.check(address, 'ipv4');
+    if (family === 6) {
+      const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
+      return mapped ? this.blocked.check(mapped[1], 'ipv4') : this.blocked.check(address, 'ipv6');
+    }
+    return true;
+  }
+
+  private async download(url: string, param: string, signal?: AbortSignal): Promise<string> {
+    const deadline = AbortSignal.timeout(this.options.timeoutMs);
+    const combined = signal ? AbortSignal.any([signal, deadline]) : deadline;
+    let current = url;
+    try {
+      for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
+        const target = this.checkUrl(current, param);
+        const response: Dispatcher.ResponseData = await this.agent.request({
+          origin: target.origin,
+          path: target.pathname + target.search,
+          method: 'GET',
+          signal: combined,
+          headers: { accept: 'image/*' },
+        });
+        if (response.statusCode >= 300 && response.statusCode < 400 && response.headers.location) {
+          response.body.destroy();
+          current = new URL(String(response.headers.location), target).toString();
+          continue;
+        }
+        return await this.readImage(response, param);
+      }
+      throw new InvalidRequestError(`Image URL redirected more than ${MAX_REDIRECTS} times`, param);
+    } catch (err) {
+      if (err instanceof InvalidRequestError) throw err;
+      if (deadline.aborted) throw new InvalidRequestError(`Image download timed out after ${this.options.timeoutMs} ms`, param);
+      const refused = findRefused(err);
+      if (refused) throw new InvalidRequestError(`Image URL resolves to a refused address (${refused.address})`, param);
+      throw new InvalidRequestError(`Image download failed: ${(err as Error).message}`, param);
+    }
+  }
+
+  private checkUrl(raw: string, param: string): URL {
+    let url: URL;
+    try {
+      url = new URL(raw);
+    } catch {
+      throw new InvalidRequestError('Image URL is not a valid URL', param);
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+      throw new InvalidRequestError('Image URL must be a data: or http(s) URL', param);
+    }
+    const host = url.hostname.replace(/^\[|\]$/g, '');
+    // An IP literal never goes through DNS lookup: check it here.
+    if (isIP(host) && this.isBlocked(host)) {
+      throw new InvalidRequestError(`Image URL points at a refused address (${host})`, param);
+    }
+    return url;
+  }
+
+  private async readImage(response: Dispatcher.ResponseData, param: string): Promise<string> {
+    if (response.statusCode >= 400) {
+      response.body.destroy();
+      throw new InvalidRequestError(`Image download failed with HTTP ${response.statusCode}`, param);
+    }
+    const type = String(response.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
+    if (!type.startsWith('image/')) {
+      response.body.destroy();
+      throw new InvalidRequestError(`Image URL did not return an image (content-type '${type || 'none'}')`, param);
+    }
+    const declared = Number(response.headers['content-length']);
+    if (declared > this.options.maxBytes) {
+      response.body.destroy();
+      throw new InvalidRequestError(`Image is larger than ${this.options.maxBytes} bytes`, param);
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of response.body as AsyncIterable<Buffer>) {
+      size += chunk.length;
+      if (size > this.options.maxBytes) {
+        response.body.destroy();
+        throw new InvalidRequestError(`Image is larger than ${this.options.maxBytes} bytes`, param);
+      }
+      chunks.push(chunk);
+    }
+    return `data:${type};base64,${Buffer.concat(chunks, size).toString('base64')}`;
+  }
+}
+
+class RefusedAddressError extends Error {
+  readonly code = 'MANA_REFUSED_ADDRESS';
+  constructor(readonly address: string) {
+    super(`refused address ${address}`);
+  }
+}
+
+function findRefused(err: unknown): RefusedAddressError | undefined {
+  for (let e = err as { cause?: unknown } | undefined, depth = 0; e && depth < 5; e = e.cause as typeof e, depth++) {
+    if (e instanceof RefusedAddressError) return e;
+  }
+  return undefined;
+}

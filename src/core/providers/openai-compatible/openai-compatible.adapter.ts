@@ -1,0 +1,150 @@
+import { Observable } from 'rxjs';
+import { UpstreamProtocolError } from '../../errors/upstream-errors';
+import { ChatCompletion, ChatCompletionChunk, ChatCompletionRequest } from '../../openai/chat-completion.types';
+import { EmbeddingRequest } from '../../openai/embedding.types';
+import { SseEventParser } from '../../streaming/sse-event-parser';
+import { CallOptions, EmbeddingResult, ProviderAdapter, StreamOptions, UpstreamModel } from '../provider-adapter';
+import { ChunkDecoder, readUpstreamStream } from '../read-upstream-stream';
+import { UpstreamHttp } from '../upstream-http';
+import { mapOpenAiFinishReason } from './map-openai-finish-reason';
+import { OpenAiChunkNormalizer } from './openai-chunk.normalizer';
+import { OpenAiCompatiblePreset } from './openai-compatible.presets';
+
+export interface OpenAiCompatibleAdapterOptions {
+  preset: OpenAiCompatiblePreset;
+  apiKey: string;
+  baseUrl: string;
+  timeoutMs: number;
+  connections?: number;
+}
+
+/**
+ * One adapter for every OpenAI-compatible vendor (OpenAI, OpenRouter, Groq, Together): the caller's
+ * body is forwarded with unknown fields intact and `model` rewritten; the provider's key is sent,
+ * the caller's never.
+ */
+export class OpenAiCompatibleAdapter implements ProviderAdapter {
+  readonly name: OpenAiCompatiblePreset['name'];
+  private readonly http: UpstreamHttp;
+
+  constructor(private readonly options: OpenAiCompatibleAdapterOptions) {
+    this.name = options.preset.name;
+    this.http = new UpstreamHttp({
+      provider: this.name,
+      baseUrl: options.baseUrl,
+      headers: { ...options.preset.headers, authorization: `Bearer ${options.apiKey}` },
+      connections: options.connections,
+    });
+  }
+
+  async chat(model: string, request: ChatCompletionRequest, options: CallOptions): Promise<ChatCompletion> {
+    const body: ChatCompletionRequest = { ...request, model, stream: false };
+    if (body.stream_options !== undefined) body.stream_options = undefined;
+    const response = await this.http.json({
+      method: 'POST',
+      path: '/chat/completions',
+      body: JSON.stringify(body),
+      signal: options.signal,
+      timeoutMs: this.options.timeoutMs,
+    });
+    return this.normaliseCompletion(response.text, `${this.name}/${model}`);
+  }
+
+  chatStream(model: string, request: ChatCompletionRequest, options: StreamOptions): Observable<ChatCompletionChunk> {
+    // The gateway always asks for usage (token metrics); the client's stream gets it only if it asked.
+    const body: ChatCompletionRequest = { ...request, model, stream: true, stream_options: { include_usage: true } };
+    return readUpstreamStream({
+      http: this.http,
+      path: '/chat/completions',
+      body: JSON.stringify(body),
+      timeoutMs: this.options.timeoutMs,
+      decoder: sseDecoder(new OpenAiChunkNormalizer(this.name, `${this.name}/${model}`)),
+      flow: options.flow,
+    });
+  }
+
+  async embed(model: string, request: EmbeddingRequest, options: CallOptions): Promise<EmbeddingResult> {
+    const body = { ...request, model, encoding_format: 'float' };
+    const response = await this.http.json({
+      method: 'POST',
+      path: '/embeddings',
+      body: JSON.stringify(body),
+      signal: options.signal,
+      timeoutMs: this.options.timeoutMs,
+    });
+    const parsed = parseObject(response.text, this.name) as {
+      data?: { index?: number; embedding?: unknown }[];
+      usage?: { prompt_tokens?: number };
+    };
+    if (!Array.isArray(parsed.data)) throw new UpstreamProtocolError(`${this.name} embeddings answer has no data`, this.name);
+    const vectors: number[][] = new Array(parsed.data.length);
+    parsed.data.forEach((item, i) => {
+      if (!Array.isArray(item.embedding)) {
+        throw new UpstreamProtocolError(`${this.name} embedding ${i} is not a float array`, this.name);
+      }
+      vectors[typeof item.index === 'number' ? item.index : i] = item.embedding as number[];
+    });
+    return { vectors, promptTokens: parsed.usage?.prompt_tokens ?? 0 };
+  }
+
+  async listModels(options: CallOptions & { timeoutMs: number }): Promise<UpstreamModel[]> {
+    const response = await this.http.json({ method: 'GET', path: '/models', signal: options.signal, timeoutMs: options.timeoutMs });
+    const parsed = parseObject(response.text, this.name) as { data?: { id?: unknown; created?: unknown }[] };
+    if (!Array.isArray(parsed.data)) throw new UpstreamProtocolError(`${this.name} /models has no data`, this.name);
+    return parsed.data
+      .filter((m) => typeof m.id === 'string')
+      .map((m) => ({ id: m.id as string, created: typeof m.created === 'number' ? m.created : 0 }));
+  }
+
+  async probe(timeoutMs: number): Promise<void> {
+    await this.http.json({ method: 'GET', path: '/models', timeoutMs });
+  }
+
+  close(): Promise<void> {
+    return this.http.close();
+  }
+
+  private normaliseCompletion(text: string, label: string): ChatCompletion {
+    const completion = parseObject(text, this.name) as ChatCompletion;
+    if (!Array.isArray(completion.choices)) {
+      throw new UpstreamProtocolError(`${this.name} answer has no choices`, this.name);
+    }
+    completion.model = label;
+    for (const choice of completion.choices) {
+      if (!choice || typeof choice.message !== 'object' || choice.message === null) {
+        throw new UpstreamProtocolError(`${this.name} answer has a choice without a message`, this.name);
+      }
+      const calls = choice.message.tool_calls;
+      choice.finish_reason = mapOpenAiFinishReason(choice.finish_reason, Array.isArray(calls) && calls.length > 0);
+    }
+    return completion;
+  }
+}
+
+function sseDecoder(normalizer: OpenAiChunkNormalizer): ChunkDecoder {
+  const parser = new SseEventParser();
+  return {
+    push(bytes) {
+      const out: ChatCompletionChunk[] = [];
+      for (const event of parser.push(bytes)) normalizer.event(event, out);
+      return out;
+    },
+    end() {
+      const out: ChatCompletionChunk[] = [];
+      // A last event without its blank line still counts (some proxies drop the final "\n\n").
+      for (const event of parser.push('\n\n')) normalizer.event(event, out);
+      normalizer.end(out);
+      return out;
+    },
+  };
+}
+
+function parseObject(text: string, provider: string): Record<string, unknown> {
+  try {
+    const parsed: unknown = JSON.parse(text);
+    if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) return parsed as Record<string, unknown>;
+  } catch {
+    // reported below
+  }
+  throw new UpstreamProtocolError(`${provider} sent a body that is not a JSON object`, provider);
+}

@@ -1,0 +1,185 @@
+import { Dispatcher, Pool } from 'undici';
+import { isLlmError, LlmError } from '../errors/llm-error';
+import { ClientAbortError } from '../errors/request-errors';
+import { UpstreamProtocolError, UpstreamTimeoutError } from '../errors/upstream-errors';
+import { errorFromTransportFailure, errorFromUpstreamResponse } from '../errors/upstream-error.factory';
+
+export type UpstreamHeaders = Record<string, string | string[] | undefined>;
+
+export interface UpstreamCall {
+  method: 'GET' | 'POST';
+  /** Appended to the base URL's path (`/chat/completions`, `/api/chat`). */
+  path: string;
+  body?: string;
+  /** The caller's cancellation (client gone). Optional for streams, which abort through `abort()`. */
+  signal?: AbortSignal;
+  timeoutMs: number;
+}
+
+export interface UpstreamJsonResponse {
+  status: number;
+  headers: UpstreamHeaders;
+  text: string;
+}
+
+export interface UpstreamStream {
+  status: number;
+  headers: UpstreamHeaders;
+  body: Dispatcher.ResponseData['body'];
+  /** Ends the upstream request at once (client gone, idle timeout). */
+  abort(reason: LlmError): void;
+  /** Why the stream was aborted, if it was. */
+  readonly abortReason: LlmError | undefined;
+}
+
+/** Bounded: a runaway upstream cannot make the gateway buffer without limit. */
+const MAX_JSON_BODY_BYTES = 50 * 1024 * 1024;
+const MAX_ERROR_BODY_BYTES = 1024 * 1024;
+
+export interface UpstreamHttpOptions {
+  provider: string;
+  baseUrl: string;
+  headers: Record<string, string>;
+  /** Open connections at most (undici default: unlimited). */
+  connections?: number;
+}
+
+/**
+ * One keep-alive undici `Pool` per provider origin. `Pool.request` costs a fifth of the CPU of
+ * `fetch` here (../shared/PERF.md). Turns transport failures and upstream error statuses into typed
+ * errors, so adapters only see success bodies.
+ */
+export class UpstreamHttp {
+  readonly provider: string;
+  private readonly pool: Pool;
+  private readonly basePath: string;
+  private readonly headers: Record<string, string>;
+
+  constructor(options: UpstreamHttpOptions) {
+    const url = new URL(options.baseUrl);
+    this.provider = options.provider;
+    this.basePath = url.pathname.replace(/\/+$/, '');
+    this.headers = { 'content-type': 'application/json', accept: 'application/json', ...options.headers };
+    this.pool = new Pool(url.origin, {
+      connections: options.connections ?? null,
+      keepAliveTimeout: 30_000,
+      keepAliveMaxTimeout: 600_000,
+    });
+  }
+
+  /** A complete JSON exchange: the whole call, body included, within `timeoutMs`. */
+  async json(call: UpstreamCall): Promise<UpstreamJsonResponse> {
+    const controller = new AbortController();
+    let reason: LlmError | undefined;
+    const abort = (why: LlmError) => {
+      reason ??= why;
+      controller.abort(why);
+    };
+    const timer = setTimeout(
+      () => abort(new UpstreamTimeoutError(`${this.provider} did not answer within ${call.timeoutMs} ms`, this.provider)),
+      call.timeoutMs,
+    );
+    const onCallerAbort = () => abort(new ClientAbortError());
+    if (call.signal?.aborted) onCallerAbort();
+    call.signal?.addEventListener('abort', onCallerAbort, { once: true });
+    try {
+      const response = await this.pool.request({
+        method: call.method,
+        path: this.basePath + call.path,
+        headers: this.headers,
+        body: call.body,
+        signal: controller.signal,
+        headersTimeout: call.timeoutMs,
+        bodyTimeout: call.timeoutMs,
+      });
+      const limit = response.statusCode >= 400 ? MAX_ERROR_BODY_BYTES : MAX_JSON_BODY_BYTES;
+      const text = await readText(response.body, limit, this.provider);
+      if (response.statusCode >= 400) {
+        throw errorFromUpstreamResponse(this.provider, response.statusCode, response.headers, text);
+      }
+      return { status: response.statusCode, headers: response.headers, text };
+    } catch (err) {
+      throw reason ?? this.asTyped(err);
+    } finally {
+      clearTimeout(timer);
+      call.signal?.removeEventListener('abort', onCallerAbort);
+    }
+  }
+
+  /**
+   * Opens a streaming exchange: resolves once the status is in (within `timeoutMs`); an error status
+   * is read (bounded) and thrown as a typed error. The body's idle time is the caller's to watch.
+   */
+  async stream(call: UpstreamCall): Promise<UpstreamStream> {
+    const controller = new AbortController();
+    let reason: LlmError | undefined;
+    const abort = (why: LlmError) => {
+      reason ??= why;
+      controller.abort(why);
+    };
+    const timer = setTimeout(
+      () => abort(new UpstreamTimeoutError(`${this.provider} did not answer within ${call.timeoutMs} ms`, this.provider)),
+      call.timeoutMs,
+    );
+    // Streams are cancelled by their owner through `signal` (the Observable's teardown) or `abort`.
+    const onCallerAbort = () => abort(new ClientAbortError());
+    if (call.signal?.aborted) onCallerAbort();
+    call.signal?.addEventListener('abort', onCallerAbort, { once: true });
+    try {
+      const response = await this.pool.request({
+        method: call.method,
+        path: this.basePath + call.path,
+        headers: this.headers,
+        body: call.body,
+        signal: controller.signal,
+        headersTimeout: call.timeoutMs,
+        bodyTimeout: 0,
+      });
+      if (response.statusCode >= 400) {
+        const text = await readText(response.body, MAX_ERROR_BODY_BYTES, this.provider);
+        throw errorFromUpstreamResponse(this.provider, response.statusCode, response.headers, text);
+      }
+      return {
+        status: response.statusCode,
+        headers: response.headers,
+        body: response.body,
+        abort,
+        get abortReason() {
+          return reason;
+        },
+      };
+    } catch (err) {
+      throw reason ?? this.asTyped(err);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Maps a transport failure; typed errors pass through. */
+  asTyped(err: unknown): LlmError {
+    if (isLlmError(err)) return err;
+    return errorFromTransportFailure(this.provider, err);
+  }
+
+  close(): Promise<void> {
+    return this.pool.close();
+  }
+
+  destroy(): Promise<void> {
+    return this.pool.destroy();
+  }
+}
+
+async function readText(body: Dispatcher.ResponseData['body'], limit: number, provider: string): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > limit) {
+      body.destroy();
+      throw new UpstreamProtocolError(`${provider} sent a body over ${limit} bytes`, provider);
+    }
+    chunks.push(chunk);
+  }
+  return chunks.length === 1 ? chunks[0].toString('utf8') : Buffer.concat(chunks, size).toString('utf8');
+}

@@ -1,0 +1,89 @@
+import { AliasDefinition, ManaLlmOptions, ResolvedManaLlmOptions } from './mana-llm.options';
+import { OPENAI_COMPATIBLE_PRESETS } from './providers/openai-compatible/openai-compatible.presets';
+
+const CLOUD = ['openai', 'openrouter', 'groq', 'together'] as const;
+
+/**
+ * Applies defaults and validates module options once, reporting every bad setting in one error
+ * (one line each), as the environment validation does for the standalone service.
+ */
+export function resolveOptions(options: ManaLlmOptions): ResolvedManaLlmOptions {
+  const problems: string[] = [];
+  const positive = (name: string, value: number | undefined, fallback: number): number => {
+    if (value === undefined) return fallback;
+    if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
+      problems.push(`${name} must be a positive number`);
+      return fallback;
+    }
+    return value;
+  };
+  const url = (name: string, value: string | undefined, fallback: string): string => {
+    const candidate = value ?? fallback;
+    try {
+      const parsed = new URL(candidate);
+      if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new Error('scheme');
+    } catch {
+      problems.push(`${name} must be an http(s) URL`);
+    }
+    return candidate;
+  };
+
+  const providerTimeoutMs = positive('providerTimeoutMs', options.providerTimeoutMs, 60_000);
+  const cloud: ResolvedManaLlmOptions['cloud'] = {};
+  for (const name of CLOUD) {
+    const p = options[name];
+    if (!p) continue;
+    if (typeof p.apiKey !== 'string' || p.apiKey.trim() === '') {
+      problems.push(`${name}.apiKey must be a non-empty string`);
+      continue;
+    }
+    cloud[name] = {
+      apiKey: p.apiKey.trim(),
+      baseUrl: url(`${name}.baseUrl`, p.baseUrl, OPENAI_COMPATIBLE_PRESETS[name].defaultBaseUrl),
+      timeoutMs: positive(`${name}.timeoutMs`, p.timeoutMs, providerTimeoutMs),
+    };
+  }
+
+  const numCtx = options.ollama?.numCtx;
+  if (numCtx !== undefined && (!Number.isInteger(numCtx) || numCtx <= 0)) problems.push('ollama.numCtx must be a positive integer');
+  const defaultModel = options.ollama?.defaultModel ?? 'gemma3:4b';
+  if (typeof defaultModel !== 'string' || defaultModel.trim() === '') problems.push('ollama.defaultModel must be a non-empty string');
+
+  let aliases: ResolvedManaLlmOptions['aliases'];
+  const a = options.aliases;
+  if (a && 'inline' in a) {
+    if (!a.inline || typeof a.inline !== 'object') problems.push('aliases.inline must be an object');
+    aliases = { inline: (a.inline ?? {}) as Record<string, AliasDefinition> };
+  } else {
+    aliases = { path: a?.path, required: a?.required ?? false };
+  }
+
+  const resolved: ResolvedManaLlmOptions = {
+    ollama: {
+      baseUrl: url('ollama.baseUrl', options.ollama?.baseUrl, 'http://localhost:11434'),
+      defaultModel,
+      timeoutMs: positive('ollama.timeoutMs', options.ollama?.timeoutMs, 120_000),
+      numCtx,
+    },
+    cloud,
+    aliases,
+    breaker: {
+      failureThreshold: positive('breaker.failureThreshold', options.breaker?.failureThreshold, 2),
+      cooldownMs: positive('breaker.cooldownMs', options.breaker?.cooldownMs, 60_000),
+    },
+    probe: {
+      enabled: options.probe?.enabled ?? true,
+      intervalMs: positive('probe.intervalMs', options.probe?.intervalMs, 30_000),
+      timeoutMs: positive('probe.timeoutMs', options.probe?.timeoutMs, 3_000),
+    },
+    images: {
+      allowPrivate: options.images?.allowPrivate ?? false,
+      maxBytes: positive('images.maxBytes', options.images?.maxBytes, 10 * 1024 * 1024),
+      timeoutMs: positive('images.timeoutMs', options.images?.timeoutMs, 10_000),
+    },
+    streamKeepAliveMs: positive('streamKeepAliveMs', options.streamKeepAliveMs, 10_000),
+    bodyLimitBytes: positive('bodyLimitBytes', options.bodyLimitBytes, 25 * 1024 * 1024),
+  };
+  if (problems.length > 0) throw new Error(`Invalid mana-llm options:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+  return resolved;
+}

@@ -1,0 +1,70 @@
+import { Controller, Inject, Post, Req, Res, UseFilters } from '@nestjs/common';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { ChatService } from '../../core/chat/chat.service';
+import { CHAT_ENDPOINT } from '../../core/context/request-context';
+import { isLlmError } from '../../core/errors/llm-error';
+import { LlmMetrics } from '../../core/metrics/llm-metrics';
+import { LLM_METRICS } from '../../core/tokens';
+import { httpContext } from '../shared/http-context';
+import { HTTP_EDGE_OPTIONS, HttpEdgeOptions } from '../shared/http-options';
+import { readJsonBody } from '../shared/json-body';
+import { OpenAiExceptionFilter } from '../shared/openai-exception.filter';
+import { SseWriter } from '../shared/sse-writer';
+
+/**
+ * `POST /v1/chat/completions`. Writes the response itself (`@Res()`): no interceptor or ETag pass
+ * over the body, and SSE needs headers deferred to the first chunk.
+ */
+@Controller()
+@UseFilters(OpenAiExceptionFilter)
+export class ChatController {
+  constructor(
+    private readonly chat: ChatService,
+    @Inject(HTTP_EDGE_OPTIONS) private readonly options: HttpEdgeOptions,
+    @Inject(LLM_METRICS) private readonly metrics: LlmMetrics,
+  ) {}
+
+  @Post('v1/chat/completions')
+  async create(@Req() req: IncomingMessage, @Res() res: ServerResponse): Promise<void> {
+    const ctx = httpContext(req, res);
+    let request;
+    try {
+      request = this.chat.validate(await readJsonBody(req, this.options.bodyLimitBytes));
+    } catch (err) {
+      this.metrics.requestFinished({
+        endpoint: CHAT_ENDPOINT,
+        model: 'none',
+        provider: 'none',
+        status: isLlmError(err) ? err.status : 500,
+        app: ctx.app,
+        stream: false,
+        durationSeconds: 0,
+      });
+      throw err;
+    }
+
+    if (request.stream === true) {
+      const writer = new SseWriter(res, { 'x-request-id': ctx.requestId }, this.options.keepAliveMs);
+      const subscription = this.chat.stream(request, ctx, writer.flow).subscribe({
+        next: (chunk) => writer.chunk(chunk),
+        error: (err: unknown) => writer.error(err, ctx.requestId),
+        complete: () => writer.done(),
+      });
+      // The client left: abort the upstream at once (no tokens paid for a reader who is gone).
+      ctx.signal?.addEventListener('abort', () => {
+        writer.abandon();
+        subscription.unsubscribe();
+      });
+      return;
+    }
+
+    const result = await this.chat.complete(request, ctx);
+    const payload = JSON.stringify(result.completion);
+    res.writeHead(200, {
+      'content-type': 'application/json; charset=utf-8',
+      'content-length': Buffer.byteLength(payload),
+      'x-mana-llm-resolved': result.resolved,
+    });
+    res.end(payload);
+  }
+}

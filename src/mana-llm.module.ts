@@ -1,0 +1,44 @@
+import { Module, Provider } from '@nestjs/common';
+import { ChatService } from './core/chat/chat.service';
+import { ProviderHealthCache } from './core/health/provider-health.cache';
+import { ManaLlmOptions, ResolvedManaLlmOptions } from './core/mana-llm.options';
+import { NoopLlmMetrics } from './core/metrics/llm-metrics';
+import { ProviderRegistry } from './core/providers/provider-registry';
+import { resolveOptions } from './core/resolve-options';
+import { AliasCatalog } from './core/routing/alias-catalog';
+import { FallbackRouter } from './core/routing/fallback-router';
+import { RouteResolver } from './core/routing/route-resolver';
+import { CLOCK, LLM_METRICS, RESOLVED_OPTIONS, systemClock } from './core/tokens';
+import { HTTP_EDGE_OPTIONS, HttpEdgeOptions } from './http/shared/http-options';
+import { MANA_LLM_OPTIONS, ManaLlmConfigurableModule } from './mana-llm.module-definition';
+
+/** Every internal provider is a factory over the options token: forRoot and forRootAsync share one path. */
+const providers: Provider[] = [
+  { provide: RESOLVED_OPTIONS, inject: [MANA_LLM_OPTIONS], useFactory: (o: ManaLlmOptions) => resolveOptions(o) },
+  {
+    provide: HTTP_EDGE_OPTIONS,
+    inject: [RESOLVED_OPTIONS],
+    useFactory: (o: ResolvedManaLlmOptions): HttpEdgeOptions => ({
+      bodyLimitBytes: o.bodyLimitBytes,
+      keepAliveMs: o.streamKeepAliveMs,
+    }),
+  },
+  { provide: CLOCK, useValue: systemClock },
+  { provide: LLM_METRICS, useClass: NoopLlmMetrics },
+  ProviderRegistry,
+  ProviderHealthCache,
+  AliasCatalog,
+  RouteResolver,
+  FallbackRouter,
+  ChatService,
+];
+
+/**
+ * mana-llm as a Nest module: `ManaLlmModule.forRoot(options)` / `forRootAsync({...})`.
+ * The standalone service boots through this same module, fed from the environment.
+ */
+@Module({
+  providers,
+  exports: [ChatService, ProviderRegistry, ProviderHealthCache, AliasCatalog, RouteResolver, RESOLVED_OPTIONS, LLM_METRICS],
+})
+export class ManaLlmModule extends ManaLlmConfigurableModule {}
