@@ -21,13 +21,17 @@ export interface Gateway {
 }
 
 /** Builds the standalone service (not listening yet). `env` replaces the process environment. */
-export async function createGateway(env?: Record<string, string | undefined>): Promise<Gateway> {
+export async function createGateway(
+  env?: Record<string, string | undefined>,
+  options: { forceCloseConnections?: boolean } = {},
+): Promise<Gateway> {
   const source = env ?? process.env;
   const level = (source.LOG_LEVEL ?? 'info') as GatewayConfig['logLevel'];
   const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(env), {
     bodyParser: false, // chat and embeddings read their own bodies (limit, 413 and 400 in the OpenAI shape)
     logger: new ConsoleLogger({ json: true, logLevels: LEVELS[level] ?? LEVELS.info }),
     abortOnError: false,
+    forceCloseConnections: options.forceCloseConnections ?? false,
   });
   const config = app.get(ConfigService).getOrThrow<GatewayConfig>(GATEWAY_CONFIG_KEY);
   app.set('etag', false);
