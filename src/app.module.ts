@@ -16,7 +16,9 @@ export class AppModule {
         ConfigModule.forRoot({
           isGlobal: true,
           ignoreEnvFile: env !== undefined,
-          validate: (raw) => ({ [GATEWAY_CONFIG_KEY]: loadGatewayConfig(env ?? (raw as Record<string, string>)) }),
+          validate: (raw) => ({
+            [GATEWAY_CONFIG_KEY]: loadGatewayConfig(env ?? (raw as Record<string, string>)),
+          }),
         }),
         ManaLlmModule.forRootAsync({
           inject: [ConfigService],

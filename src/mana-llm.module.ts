@@ -14,7 +14,11 @@ import { MANA_LLM_OPTIONS, ManaLlmConfigurableModule } from './mana-llm.module-d
 
 /** Every internal provider is a factory over the options token: forRoot and forRootAsync share one path. */
 const providers: Provider[] = [
-  { provide: RESOLVED_OPTIONS, inject: [MANA_LLM_OPTIONS], useFactory: (o: ManaLlmOptions) => resolveOptions(o) },
+  {
+    provide: RESOLVED_OPTIONS,
+    inject: [MANA_LLM_OPTIONS],
+    useFactory: (o: ManaLlmOptions) => resolveOptions(o),
+  },
   {
     provide: HTTP_EDGE_OPTIONS,
     inject: [RESOLVED_OPTIONS],
@@ -39,6 +43,14 @@ const providers: Provider[] = [
  */
 @Module({
   providers,
-  exports: [ChatService, ProviderRegistry, ProviderHealthCache, AliasCatalog, RouteResolver, RESOLVED_OPTIONS, LLM_METRICS],
+  exports: [
+    ChatService,
+    ProviderRegistry,
+    ProviderHealthCache,
+    AliasCatalog,
+    RouteResolver,
+    RESOLVED_OPTIONS,
+    LLM_METRICS,
+  ],
 })
 export class ManaLlmModule extends ManaLlmConfigurableModule {}

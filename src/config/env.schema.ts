@@ -1,5 +1,17 @@
 import { Transform } from 'class-transformer';
-import { IsBooleanString, IsIn, IsInt, IsNumber, IsOptional, IsString, IsUrl, Matches, Max, Min, MinLength } from 'class-validator';
+import {
+  IsBooleanString,
+  IsIn,
+  IsInt,
+  IsNumber,
+  IsOptional,
+  IsString,
+  IsUrl,
+  Matches,
+  Max,
+  Min,
+  MinLength,
+} from 'class-validator';
 
 const toInt = ({ value }: { value: unknown }) =>
   typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value.trim()) : value;
@@ -36,13 +48,18 @@ export class EnvironmentVariables {
   @IsOptional() @Transform(toInt) @IsInt() @Min(1) CIRCUIT_FAILURE_THRESHOLD?: number;
   @IsOptional() @Transform(toNum) @IsNumber() @Min(0.001) CIRCUIT_COOLDOWN?: number;
 
-  @IsOptional() @IsUrl({ require_tld: false, require_protocol: true, protocols: ['redis', 'rediss'] }) REDIS_URL?: string;
+  @IsOptional()
+  @IsUrl({ require_tld: false, require_protocol: true, protocols: ['redis', 'rediss'] })
+  REDIS_URL?: string;
   @IsOptional() @IsIn(['memory', 'redis', 'none', '']) CACHE_STORE?: string;
   @IsOptional() @Transform(toInt) @IsInt() @Min(1) CACHE_TTL?: number;
 
   @IsOptional() @IsString() CORS_ORIGINS?: string;
   @IsOptional() @IsString() MANA_LLM_API_KEYS?: string;
-  @IsOptional() @Matches(/^\d+(\.\d+)?\s*(b|kb|mb|gb)?$/i, { message: 'BODY_LIMIT must be a size like 25mb, 512kb or 1048576' })
+  @IsOptional()
+  @Matches(/^\d+(\.\d+)?\s*(b|kb|mb|gb)?$/i, {
+    message: 'BODY_LIMIT must be a size like 25mb, 512kb or 1048576',
+  })
   BODY_LIMIT?: string;
   @IsOptional() @Transform(toNum) @IsNumber() @Min(0) SHUTDOWN_GRACE?: number;
   /** Seconds of silence before a stream's headers and `: keep-alive` comments go out (SPEC: 10). */

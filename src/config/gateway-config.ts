@@ -40,7 +40,8 @@ function list(value: string | undefined): string[] {
 export function loadGatewayConfig(raw: Record<string, string | undefined>): GatewayConfig {
   // Empty strings count as unset (compose files often carry `KEY=`).
   const present: Record<string, string> = {};
-  for (const [key, value] of Object.entries(raw)) if (value !== undefined && value !== '') present[key] = value;
+  for (const [key, value] of Object.entries(raw))
+    if (value !== undefined && value !== '') present[key] = value;
   const env = plainToInstance(EnvironmentVariables, present, { enableImplicitConversion: false });
   const errors = validateSync(env, { skipMissingProperties: false, forbidUnknownValues: false });
   if (errors.length > 0) {
@@ -76,8 +77,14 @@ export function loadGatewayConfig(raw: Record<string, string | undefined>): Gate
       together: cloud(env.TOGETHER_API_KEY, env.TOGETHER_BASE_URL),
       providerTimeoutMs: seconds(env.PROVIDER_TIMEOUT, 60),
       aliases: { path: env.ALIASES_PATH ?? './aliases.yaml', required: env.ALIASES_PATH !== undefined },
-      breaker: { failureThreshold: env.CIRCUIT_FAILURE_THRESHOLD ?? 2, cooldownMs: seconds(env.CIRCUIT_COOLDOWN, 60) },
-      probe: { intervalMs: seconds(env.HEALTH_PROBE_INTERVAL, 30), timeoutMs: seconds(env.HEALTH_PROBE_TIMEOUT, 3) },
+      breaker: {
+        failureThreshold: env.CIRCUIT_FAILURE_THRESHOLD ?? 2,
+        cooldownMs: seconds(env.CIRCUIT_COOLDOWN, 60),
+      },
+      probe: {
+        intervalMs: seconds(env.HEALTH_PROBE_INTERVAL, 30),
+        timeoutMs: seconds(env.HEALTH_PROBE_TIMEOUT, 3),
+      },
       streamKeepAliveMs: seconds(env.STREAM_KEEPALIVE_INTERVAL, 10),
       bodyLimitBytes: parseSize(env.BODY_LIMIT ?? '25mb'),
       images: { allowPrivate: env.IMAGE_URL_ALLOW_PRIVATE === 'true' || env.IMAGE_URL_ALLOW_PRIVATE === '1' },

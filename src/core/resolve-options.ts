@@ -45,9 +45,11 @@ export function resolveOptions(options: ManaLlmOptions): ResolvedManaLlmOptions 
   }
 
   const numCtx = options.ollama?.numCtx;
-  if (numCtx !== undefined && (!Number.isInteger(numCtx) || numCtx <= 0)) problems.push('ollama.numCtx must be a positive integer');
+  if (numCtx !== undefined && (!Number.isInteger(numCtx) || numCtx <= 0))
+    problems.push('ollama.numCtx must be a positive integer');
   const defaultModel = options.ollama?.defaultModel ?? 'gemma3:4b';
-  if (typeof defaultModel !== 'string' || defaultModel.trim() === '') problems.push('ollama.defaultModel must be a non-empty string');
+  if (typeof defaultModel !== 'string' || defaultModel.trim() === '')
+    problems.push('ollama.defaultModel must be a non-empty string');
 
   let aliases: ResolvedManaLlmOptions['aliases'];
   const a = options.aliases;
@@ -84,6 +86,7 @@ export function resolveOptions(options: ManaLlmOptions): ResolvedManaLlmOptions 
     streamKeepAliveMs: positive('streamKeepAliveMs', options.streamKeepAliveMs, 10_000),
     bodyLimitBytes: positive('bodyLimitBytes', options.bodyLimitBytes, 25 * 1024 * 1024),
   };
-  if (problems.length > 0) throw new Error(`Invalid mana-llm options:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+  if (problems.length > 0)
+    throw new Error(`Invalid mana-llm options:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
   return resolved;
 }

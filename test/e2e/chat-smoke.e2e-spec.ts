@@ -12,7 +12,11 @@ describe('chat smoke', () => {
   beforeAll(async () => {
     ollama = await FakeUpstream.start();
     groq = await FakeUpstream.start();
-    gateway = await startGateway({ OLLAMA_URL: ollama.url, GROQ_API_KEY: 'gsk_testkey123456', GROQ_BASE_URL: `${groq.url}/openai/v1` });
+    gateway = await startGateway({
+      OLLAMA_URL: ollama.url,
+      GROQ_API_KEY: 'gsk_testkey123456',
+      GROQ_BASE_URL: `${groq.url}/openai/v1`,
+    });
   });
   afterAll(async () => {
     await gateway.close();
@@ -26,11 +30,18 @@ describe('chat smoke', () => {
       pieces: ndjsonLines(fixture('ollama/chat_stream.response.ndjson')),
     });
     const res = await rawRequest(`${gateway.url}/v1/chat/completions`, {
-      body: { model: 'ollama/gemma3:1b', stream: true, messages: [{ role: 'user', content: 'Count from 1 to 5' }] },
+      body: {
+        model: 'ollama/gemma3:1b',
+        stream: true,
+        messages: [{ role: 'user', content: 'Count from 1 to 5' }],
+      },
     });
     expect(res.status).toBe(200);
     expect(res.headers['x-mana-llm-resolved']).toBe('ollama/gemma3:1b');
-    const chunks = sseChunks<{ model: string; choices: { delta: { content?: string }; finish_reason: string | null }[] }>(res.body);
+    const chunks = sseChunks<{
+      model: string;
+      choices: { delta: { content?: string }; finish_reason: string | null }[];
+    }>(res.body);
     const text = chunks.map((c) => c.choices[0]?.delta.content ?? '').join('');
     expect(text).toBe('Okay, here we go!\n\n1, 2, 3, 4, 5\n');
     expect(res.body.endsWith('data: [DONE]\n\n')).toBe(true);

@@ -87,7 +87,10 @@ export class FakeUpstream {
         }
         return false;
       };
-      const timer = setTimeout(() => reject(new Error(`expected ${count} aborted upstream requests, saw ${this.aborted.length}`)), timeoutMs);
+      const timer = setTimeout(
+        () => reject(new Error(`expected ${count} aborted upstream requests, saw ${this.aborted.length}`)),
+        timeoutMs,
+      );
       if (!check()) this.abortWaiters.push(() => void check());
     });
   }

@@ -14,7 +14,9 @@ export function fixtureJson<T = Record<string, unknown>>(path: string): T {
 
 /** A `*.headers.txt` file: status line, then `name: value` lines. Framing headers are dropped. */
 export function fixtureHeaders(path: string): { status: number; headers: Record<string, string> } {
-  const [statusLine, ...lines] = fixture(path).split(/\r?\n/).filter((l) => l.length > 0);
+  const [statusLine, ...lines] = fixture(path)
+    .split(/\r?\n/)
+    .filter((l) => l.length > 0);
   const status = Number(statusLine.split(' ')[1]);
   const headers: Record<string, string> = {};
   for (const line of lines) {

@@ -11,7 +11,10 @@ export interface RunningGateway extends Gateway {
  * (process.env and .env are not read). No aliases file unless the test names one.
  */
 export async function startGateway(env: Record<string, string | undefined>): Promise<RunningGateway> {
-  const gateway = await createGateway({ LOG_LEVEL: 'error', ALIASES_PATH: undefined, ...env }, { forceCloseConnections: true });
+  const gateway = await createGateway(
+    { LOG_LEVEL: 'error', ALIASES_PATH: undefined, ...env },
+    { forceCloseConnections: true },
+  );
   await gateway.app.listen(0, '127.0.0.1');
   const { port } = gateway.app.getHttpServer().address() as AddressInfo;
   return { ...gateway, url: `http://127.0.0.1:${port}`, close: () => gateway.app.close() };

@@ -12,17 +12,31 @@ export function rawRequest(
   options: { method?: string; headers?: Record<string, string>; body?: string | object } = {},
 ): Promise<RawResponse> {
   return new Promise((resolve, reject) => {
-    const body = options.body === undefined ? undefined : typeof options.body === 'string' ? options.body : JSON.stringify(options.body);
+    const body =
+      options.body === undefined
+        ? undefined
+        : typeof options.body === 'string'
+          ? options.body
+          : JSON.stringify(options.body);
     const req = request(
       url,
       {
         method: options.method ?? (body === undefined ? 'GET' : 'POST'),
-        headers: { ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...options.headers },
+        headers: {
+          ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+          ...options.headers,
+        },
       },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
+        res.on('end', () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            headers: res.headers,
+            body: Buffer.concat(chunks).toString('utf8'),
+          }),
+        );
         res.on('error', reject);
       },
     );
@@ -36,7 +50,12 @@ export function sseData(body: string): string[] {
   return body
     .split('\n\n')
     .filter((e) => e.length > 0)
-    .flatMap((e) => e.split('\n').filter((l) => l.startsWith('data: ')).map((l) => l.slice(6)));
+    .flatMap((e) =>
+      e
+        .split('\n')
+        .filter((l) => l.startsWith('data: '))
+        .map((l) => l.slice(6)),
+    );
 }
 
 /** The parsed JSON chunks of an SSE body, without `[DONE]`. */

@@ -75,7 +75,11 @@ export class ChatService {
    * feeds the token metrics; the `choices: []` usage chunk reaches the caller only when it asked
    * (`stream_options.include_usage`).
    */
-  stream(request: ChatCompletionRequest, ctx: RequestContext, flow?: StreamFlow): Observable<ChatCompletionChunk> {
+  stream(
+    request: ChatCompletionRequest,
+    ctx: RequestContext,
+    flow?: StreamFlow,
+  ): Observable<ChatCompletionChunk> {
     const includeUsage = request.stream_options?.include_usage === true;
     return defer(() => {
       const started = this.clock.now();
@@ -103,7 +107,13 @@ export class ChatService {
                 this.metrics.timeToFirstToken(provider, model, (this.clock.now() - started) / 1000);
               }
               if (chunk.choices.length === 0 && chunk.usage) {
-                this.metrics.tokens(provider, model, ctx.app, chunk.usage.prompt_tokens, chunk.usage.completion_tokens);
+                this.metrics.tokens(
+                  provider,
+                  model,
+                  ctx.app,
+                  chunk.usage.prompt_tokens,
+                  chunk.usage.completion_tokens,
+                );
               }
             },
             error: (err: unknown) => {
@@ -122,7 +132,14 @@ export class ChatService {
     });
   }
 
-  private finish(ctx: RequestContext, model: string, provider: string, status: number, started: number, stream: boolean) {
+  private finish(
+    ctx: RequestContext,
+    model: string,
+    provider: string,
+    status: number,
+    started: number,
+    stream: boolean,
+  ) {
     this.metrics.requestFinished({
       endpoint: CHAT_ENDPOINT,
       model,

@@ -46,7 +46,10 @@ export interface FunctionTool {
 export type ResponseFormat =
   | { type: 'text' }
   | { type: 'json_object' }
-  | { type: 'json_schema'; json_schema: { name?: string; schema?: Record<string, unknown>; strict?: boolean } };
+  | {
+      type: 'json_schema';
+      json_schema: { name?: string; schema?: Record<string, unknown>; strict?: boolean };
+    };
 
 export interface ChatCompletionRequest {
   model: string;

@@ -31,7 +31,12 @@ export function optionalBoolean(body: Record<string, unknown>, key: string): voi
   }
 }
 
-export function optionalString(body: Record<string, unknown>, key: string, param = key, maxLength = 65536): void {
+export function optionalString(
+  body: Record<string, unknown>,
+  key: string,
+  param = key,
+  maxLength = 65536,
+): void {
   const value = body[key];
   if (value === undefined || value === null) return;
   if (typeof value !== 'string') fail(param, `'${param}' must be a string`);
@@ -47,7 +52,8 @@ const MODEL_MAX_LENGTH = 256;
 export function checkModelId(value: unknown, param = 'model'): string {
   if (typeof value !== 'string') fail(param, `'${param}' must be a string`);
   if (value.length === 0) fail(param, `'${param}' must not be empty`);
-  if (value.length > MODEL_MAX_LENGTH) fail(param, `'${param}' must be at most ${MODEL_MAX_LENGTH} characters`);
+  if (value.length > MODEL_MAX_LENGTH)
+    fail(param, `'${param}' must be at most ${MODEL_MAX_LENGTH} characters`);
   for (let i = 0; i < value.length; i++) {
     const c = value.charCodeAt(i);
     if (c <= 0x20 || c === 0x7f || c === 0x3f /* ? */ || c === 0x23 /* # */ || c === 0x5c /* \ */) {

@@ -27,7 +27,8 @@ export function validateChatRequest(body: unknown, defaultModel: string): ChatCo
   if (messages === undefined) fail('messages', "'messages' is required");
   if (!Array.isArray(messages)) fail('messages', "'messages' must be an array");
   if (messages.length === 0) fail('messages', "'messages' must contain at least one message");
-  if (messages.length > MAX_MESSAGES) fail('messages', `'messages' must have at most ${MAX_MESSAGES} entries`);
+  if (messages.length > MAX_MESSAGES)
+    fail('messages', `'messages' must have at most ${MAX_MESSAGES} entries`);
   for (let i = 0; i < messages.length; i++) checkMessage(messages[i], `messages[${i}]`);
 
   optionalBoolean(body, 'stream');
@@ -69,7 +70,8 @@ function checkMessage(message: unknown, param: string): void {
   optionalString(message, 'name', `${param}.name`, 256);
   if (role === 'tool') {
     const id = message.tool_call_id;
-    if (id !== undefined && typeof id !== 'string') fail(`${param}.tool_call_id`, `'${param}.tool_call_id' must be a string`);
+    if (id !== undefined && typeof id !== 'string')
+      fail(`${param}.tool_call_id`, `'${param}.tool_call_id' must be a string`);
   }
   const toolCalls = message.tool_calls;
   if (toolCalls !== undefined && toolCalls !== null) {
@@ -79,7 +81,8 @@ function checkMessage(message: unknown, param: string): void {
       const call = toolCalls[i];
       if (!isPlainObject(call)) fail(p, `'${p}' must be an object`);
       if (!isPlainObject(call.function)) fail(`${p}.function`, `'${p}.function' must be an object`);
-      if (typeof call.function.name !== 'string') fail(`${p}.function.name`, `'${p}.function.name' must be a string`);
+      if (typeof call.function.name !== 'string')
+        fail(`${p}.function.name`, `'${p}.function.name' must be a string`);
       const args = call.function.arguments;
       if (args !== undefined && typeof args !== 'string') {
         fail(`${p}.function.arguments`, `'${p}.function.arguments' must be a JSON string`);
@@ -118,7 +121,11 @@ function checkTools(tools: unknown): void {
     const p = `tools[${i}]`;
     if (!isPlainObject(tool)) fail(p, `'${p}' must be an object`);
     if (tool.type !== 'function') fail(`${p}.type`, `'${p}.type' must be 'function'`);
-    if (!isPlainObject(tool.function) || typeof tool.function.name !== 'string' || tool.function.name === '') {
+    if (
+      !isPlainObject(tool.function) ||
+      typeof tool.function.name !== 'string' ||
+      tool.function.name === ''
+    ) {
       fail(`${p}.function.name`, `'${p}.function.name' must be a non-empty string`);
     }
     const params = tool.function.parameters;
@@ -131,11 +138,15 @@ function checkTools(tools: unknown): void {
 function checkToolChoice(choice: unknown): void {
   if (choice === undefined || choice === null) return;
   if (typeof choice === 'string') {
-    if (!TOOL_CHOICES.has(choice)) fail('tool_choice', "'tool_choice' must be 'none', 'auto', 'required' or an object");
+    if (!TOOL_CHOICES.has(choice))
+      fail('tool_choice', "'tool_choice' must be 'none', 'auto', 'required' or an object");
     return;
   }
   if (!isPlainObject(choice) || !isPlainObject(choice.function) || typeof choice.function.name !== 'string') {
-    fail('tool_choice', "'tool_choice' must be 'none', 'auto', 'required' or {type:'function', function:{name}}");
+    fail(
+      'tool_choice',
+      "'tool_choice' must be 'none', 'auto', 'required' or {type:'function', function:{name}}",
+    );
   }
 }
 
@@ -146,7 +157,8 @@ function checkResponseFormat(format: unknown): void {
   }
   if (format.type === 'json_schema') {
     const js = format.json_schema;
-    if (!isPlainObject(js)) fail('response_format.json_schema', "'response_format.json_schema' must be an object");
+    if (!isPlainObject(js))
+      fail('response_format.json_schema', "'response_format.json_schema' must be an object");
     if (js.schema !== undefined && !isPlainObject(js.schema)) {
       fail('response_format.json_schema.schema', "'response_format.json_schema.schema' must be an object");
     }

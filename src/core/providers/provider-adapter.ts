@@ -40,7 +40,11 @@ export interface ProviderAdapter {
   readonly name: ProviderName;
   chat(model: string, request: ChatCompletionRequest, options: CallOptions): Promise<ChatCompletion>;
   /** Cold: nothing is sent before subscribe; unsubscribing aborts the upstream request. */
-  chatStream(model: string, request: ChatCompletionRequest, options: StreamOptions): Observable<ChatCompletionChunk>;
+  chatStream(
+    model: string,
+    request: ChatCompletionRequest,
+    options: StreamOptions,
+  ): Observable<ChatCompletionChunk>;
   embed(model: string, request: EmbeddingRequest, options: CallOptions): Promise<EmbeddingResult>;
   listModels(options: CallOptions & { timeoutMs: number }): Promise<UpstreamModel[]>;
   /** Resolves when the upstream answers its cheapest authenticated endpoint. */

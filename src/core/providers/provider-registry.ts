@@ -27,7 +27,12 @@ export class ProviderRegistry implements OnApplicationShutdown {
       const preset = OPENAI_COMPATIBLE_PRESETS[name as keyof typeof OPENAI_COMPATIBLE_PRESETS];
       this.adapters.set(
         preset.name,
-        new OpenAiCompatibleAdapter({ preset, apiKey: cloud.apiKey, baseUrl: cloud.baseUrl, timeoutMs: cloud.timeoutMs }),
+        new OpenAiCompatibleAdapter({
+          preset,
+          apiKey: cloud.apiKey,
+          baseUrl: cloud.baseUrl,
+          timeoutMs: cloud.timeoutMs,
+        }),
       );
     }
   }

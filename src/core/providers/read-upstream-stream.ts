@@ -45,7 +45,10 @@ export function readUpstreamStream(options: ReadStreamOptions): Observable<ChatC
       });
       const stream = upstream;
       watchdog = setTimeout(
-        () => stream.abort(new UpstreamTimeoutError(`${http.provider} sent no chunk for ${timeoutMs} ms`, http.provider)),
+        () =>
+          stream.abort(
+            new UpstreamTimeoutError(`${http.provider} sent no chunk for ${timeoutMs} ms`, http.provider),
+          ),
         timeoutMs,
       );
       for await (const bytes of stream.body as AsyncIterable<Buffer>) {
@@ -74,9 +77,13 @@ export function readUpstreamStream(options: ReadStreamOptions): Observable<ChatC
         else if (upstream) {
           // The body broke after the headers: a reset or a cut connection mid-stream.
           subscriber.error(
-            new UpstreamProtocolError(`${http.provider} stream broke: ${(err as Error)?.message ?? err}`, http.provider, {
-              cause: err,
-            }),
+            new UpstreamProtocolError(
+              `${http.provider} stream broke: ${(err as Error)?.message ?? err}`,
+              http.provider,
+              {
+                cause: err,
+              },
+            ),
           );
         } else subscriber.error(http.asTyped(err));
       })

@@ -76,7 +76,13 @@ export class UpstreamHttp {
       controller.abort(why);
     };
     const timer = setTimeout(
-      () => abort(new UpstreamTimeoutError(`${this.provider} did not answer within ${call.timeoutMs} ms`, this.provider)),
+      () =>
+        abort(
+          new UpstreamTimeoutError(
+            `${this.provider} did not answer within ${call.timeoutMs} ms`,
+            this.provider,
+          ),
+        ),
       call.timeoutMs,
     );
     const onCallerAbort = () => abort(new ClientAbortError());
@@ -118,7 +124,13 @@ export class UpstreamHttp {
       controller.abort(why);
     };
     const timer = setTimeout(
-      () => abort(new UpstreamTimeoutError(`${this.provider} did not answer within ${call.timeoutMs} ms`, this.provider)),
+      () =>
+        abort(
+          new UpstreamTimeoutError(
+            `${this.provider} did not answer within ${call.timeoutMs} ms`,
+            this.provider,
+          ),
+        ),
       call.timeoutMs,
     );
     // Streams are cancelled by their owner through `signal` (the Observable's teardown) or `abort`.
@@ -170,7 +182,11 @@ export class UpstreamHttp {
   }
 }
 
-async function readText(body: Dispatcher.ResponseData['body'], limit: number, provider: string): Promise<string> {
+async function readText(
+  body: Dispatcher.ResponseData['body'],
+  limit: number,
+  provider: string,
+): Promise<string> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of body as AsyncIterable<Buffer>) {

@@ -19,7 +19,11 @@ export function parseAliases(doc: unknown, source: string): Map<string, Alias> {
   const out = new Map<string, Alias>();
   const root = doc === null || doc === undefined ? {} : doc;
   const aliases = (root as { aliases?: unknown }).aliases;
-  if (typeof root !== 'object' || Array.isArray(root) || (aliases !== undefined && aliases !== null && (typeof aliases !== 'object' || Array.isArray(aliases)))) {
+  if (
+    typeof root !== 'object' ||
+    Array.isArray(root) ||
+    (aliases !== undefined && aliases !== null && (typeof aliases !== 'object' || Array.isArray(aliases)))
+  ) {
     throw new Error(`${source}: expected a mapping 'aliases: {<id>: {description, chain}}'`);
   }
   for (const [id, raw] of Object.entries((aliases ?? {}) as Record<string, unknown>)) {
@@ -40,14 +44,17 @@ export function parseAliases(doc: unknown, source: string): Map<string, Alias> {
       const slash = typeof entry === 'string' ? entry.indexOf('/') : -1;
       const prefix = slash > 0 ? (entry as string).slice(0, slash) : '';
       if (typeof entry !== 'string' || slash <= 0 || slash === entry.length - 1 || !isProviderName(prefix)) {
-        problems.push(`alias '${id}': chain[${i}] '${String(entry)}' must be a concrete 'provider/model' with a known provider`);
+        problems.push(
+          `alias '${id}': chain[${i}] '${String(entry)}' must be a concrete 'provider/model' with a known provider`,
+        );
         return;
       }
       chain.push({ provider: prefix, model: entry.slice(slash + 1), label: entry });
     });
     out.set(id, { id, description: def.description ?? '', chain });
   }
-  if (problems.length > 0) throw new Error(`${source} is invalid:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+  if (problems.length > 0)
+    throw new Error(`${source} is invalid:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
   return out;
 }
 
@@ -102,7 +109,9 @@ export class AliasCatalog implements OnModuleInit, OnModuleDestroy {
       this.logger.log(`reloaded ${this.aliases.size} aliases from ${this.path}`);
       return true;
     } catch (err) {
-      this.logger.error(`alias reload failed, keeping the previous ${this.aliases.size} aliases: ${(err as Error).message}`);
+      this.logger.error(
+        `alias reload failed, keeping the previous ${this.aliases.size} aliases: ${(err as Error).message}`,
+      );
       return false;
     }
   }

@@ -31,7 +31,8 @@ export function commitsStream(chunk: ChatCompletionChunk): boolean {
     if (choice.finish_reason) return true;
     const d = choice.delta;
     if (!d) continue;
-    if (d.content || d.reasoning_content || d.reasoning || (d.tool_calls && d.tool_calls.length > 0)) return true;
+    if (d.content || d.reasoning_content || d.reasoning || (d.tool_calls && d.tool_calls.length > 0))
+      return true;
   }
   return false;
 }
@@ -51,7 +52,10 @@ export class FallbackRouter {
     @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 
-  async call<T>(route: Route, attempt: (adapter: ProviderAdapter, entry: ChainEntry) => Promise<T>): Promise<Routed<T>> {
+  async call<T>(
+    route: Route,
+    attempt: (adapter: ProviderAdapter, entry: ChainEntry) => Promise<T>,
+  ): Promise<Routed<T>> {
     const walk = new ChainWalk(route, this.registry, this.health, this.metrics);
     for (let entry = walk.next(); entry; entry = walk.next()) {
       const started = this.clock.now();

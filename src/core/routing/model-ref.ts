@@ -21,7 +21,8 @@ export function parseConcreteModel(model: string, param = 'model'): ChainEntry {
     const prefix = model.slice(0, slash);
     if (isProviderName(prefix)) {
       const name = model.slice(slash + 1);
-      if (name.length === 0) throw new InvalidRequestError(`'${param}' names no model after '${prefix}/'`, param);
+      if (name.length === 0)
+        throw new InvalidRequestError(`'${param}' names no model after '${prefix}/'`, param);
       return { provider: prefix, model: name, label: model };
     }
   }

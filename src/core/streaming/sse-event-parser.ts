@@ -66,7 +66,10 @@ export class SseEventParser {
   private line(line: string, events: SseEvent[]): void {
     if (line.length === 0) {
       if (this.data.length > 0) {
-        events.push({ event: this.eventName, data: this.data.length === 1 ? this.data[0] : this.data.join('\n') });
+        events.push({
+          event: this.eventName,
+          data: this.data.length === 1 ? this.data[0] : this.data.join('\n'),
+        });
       }
       this.data = [];
       this.eventName = undefined;

@@ -34,7 +34,8 @@ export function redactSecrets(text: string): string {
 export function toErrorResponse(err: unknown, requestId?: string): ErrorResponse {
   if (isLlmError(err)) {
     const headers: Record<string, string> = {};
-    if (err.retryAfterSeconds !== undefined && err.status === 429) headers['retry-after'] = String(err.retryAfterSeconds);
+    if (err.retryAfterSeconds !== undefined && err.status === 429)
+      headers['retry-after'] = String(err.retryAfterSeconds);
     const body: OpenAiErrorBody = {
       error: { message: redactSecrets(err.message), type: err.type, code: err.code, param: err.param },
     };
@@ -48,7 +49,12 @@ export function toErrorResponse(err: unknown, requestId?: string): ErrorResponse
       body: {
         error: {
           message: redactSecrets(err.message),
-          type: status === 404 ? 'invalid_request_error' : status >= 500 ? 'server_error' : 'invalid_request_error',
+          type:
+            status === 404
+              ? 'invalid_request_error'
+              : status >= 500
+                ? 'server_error'
+                : 'invalid_request_error',
           code: status === 404 ? 'not_found' : null,
           param: null,
         },
@@ -61,7 +67,9 @@ export function toErrorResponse(err: unknown, requestId?: string): ErrorResponse
   );
   return {
     status: 500,
-    body: { error: { message: 'Internal server error', type: 'server_error', code: 'internal_error', param: null } },
+    body: {
+      error: { message: 'Internal server error', type: 'server_error', code: 'internal_error', param: null },
+    },
     headers: {},
   };
 }

@@ -6,7 +6,10 @@ import { appOf, requestIdOf } from './request-id';
  * The core's request context from an HTTP exchange: id, app, cache directives and a signal that
  * fires when the client goes away before the response is complete.
  */
-export function httpContext(req: IncomingMessage, res: ServerResponse): RequestContext & { abort: AbortController } {
+export function httpContext(
+  req: IncomingMessage,
+  res: ServerResponse,
+): RequestContext & { abort: AbortController } {
   const abort = new AbortController();
   res.once('close', () => {
     if (!res.writableFinished) abort.abort();

@@ -34,12 +34,20 @@ export function readJsonBody(req: MaybeParsed, limitBytes: number): Promise<unkn
     };
     const onEnd = () => {
       cleanup();
-      if (size === 0) return reject(new InvalidRequestError('The request body is empty; send a JSON object', 'body'));
-      const text = chunks.length === 1 ? chunks[0].toString('utf8') : Buffer.concat(chunks, size).toString('utf8');
+      if (size === 0)
+        return reject(new InvalidRequestError('The request body is empty; send a JSON object', 'body'));
+      const text =
+        chunks.length === 1 ? chunks[0].toString('utf8') : Buffer.concat(chunks, size).toString('utf8');
       try {
         resolve(JSON.parse(text));
       } catch (err) {
-        reject(new InvalidRequestError(`The request body is not valid JSON: ${(err as Error).message}`, 'body', 'invalid_json'));
+        reject(
+          new InvalidRequestError(
+            `The request body is not valid JSON: ${(err as Error).message}`,
+            'body',
+            'invalid_json',
+          ),
+        );
       }
     };
     const onError = (err: Error) => {

@@ -10,7 +10,10 @@ export class OpenAiExceptionFilter implements ExceptionFilter {
     const http = host.switchToHttp();
     const res = http.getResponse<ServerResponse>();
     const req = http.getRequest<IncomingMessage>();
-    const { status, body, headers } = toErrorResponse(exception, (req as unknown as Record<symbol, string>)[REQUEST_ID]);
+    const { status, body, headers } = toErrorResponse(
+      exception,
+      (req as unknown as Record<symbol, string>)[REQUEST_ID],
+    );
     if (res.headersSent) {
       if (!res.writableEnded) res.end();
       return;

@@ -17,10 +17,25 @@ const MAX_REDIRECTS = 5;
 function privateRanges(): BlockList {
   const list = new BlockList();
   for (const [net, prefix] of [
-    ['0.0.0.0', 8], ['10.0.0.0', 8], ['100.64.0.0', 10], ['127.0.0.0', 8], ['169.254.0.0', 16],
-    ['172.16.0.0', 12], ['192.0.0.0', 24], ['192.168.0.0', 16], ['198.18.0.0', 15], ['224.0.0.0', 3],
-  ] as const) list.addSubnet(net, prefix, 'ipv4');
-  for (const [net, prefix] of [['::', 128], ['::1', 128], ['fc00::', 7], ['fe80::', 10], ['ff00::', 8]] as const) {
+    ['0.0.0.0', 8],
+    ['10.0.0.0', 8],
+    ['100.64.0.0', 10],
+    ['127.0.0.0', 8],
+    ['169.254.0.0', 16],
+    ['172.16.0.0', 12],
+    ['192.0.0.0', 24],
+    ['192.168.0.0', 16],
+    ['198.18.0.0', 15],
+    ['224.0.0.0', 3],
+  ] as const)
+    list.addSubnet(net, prefix, 'ipv4');
+  for (const [net, prefix] of [
+    ['::', 128],
+    ['::1', 128],
+    ['fc00::', 7],
+    ['fe80::', 10],
+    ['ff00::', 8],
+  ] as const) {
     list.addSubnet(net, prefix, 'ipv6');
   }
   return list;
@@ -113,9 +128,11 @@ export class ImageFetcher implements ImageInliner {
       throw new InvalidRequestError(`Image URL redirected more than ${MAX_REDIRECTS} times`, param);
     } catch (err) {
       if (err instanceof InvalidRequestError) throw err;
-      if (deadline.aborted) throw new InvalidRequestError(`Image download timed out after ${this.options.timeoutMs} ms`, param);
+      if (deadline.aborted)
+        throw new InvalidRequestError(`Image download timed out after ${this.options.timeoutMs} ms`, param);
       const refused = findRefused(err);
-      if (refused) throw new InvalidRequestError(`Image URL resolves to a refused address (${refused.address})`, param);
+      if (refused)
+        throw new InvalidRequestError(`Image URL resolves to a refused address (${refused.address})`, param);
       throw new InvalidRequestError(`Image download failed: ${(err as Error).message}`, param);
     }
   }
@@ -143,10 +160,16 @@ export class ImageFetcher implements ImageInliner {
       response.body.destroy();
       throw new InvalidRequestError(`Image download failed with HTTP ${response.statusCode}`, param);
     }
-    const type = String(response.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
+    const type = String(response.headers['content-type'] ?? '')
+      .split(';')[0]
+      .trim()
+      .toLowerCase();
     if (!type.startsWith('image/')) {
       response.body.destroy();
-      throw new InvalidRequestError(`Image URL did not return an image (content-type '${type || 'none'}')`, param);
+      throw new InvalidRequestError(
+        `Image URL did not return an image (content-type '${type || 'none'}')`,
+        param,
+      );
     }
     const declared = Number(response.headers['content-length']);
     if (declared > this.options.maxBytes) {
@@ -175,7 +198,11 @@ class RefusedAddressError extends Error {
 }
 
 function findRefused(err: unknown): RefusedAddressError | undefined {
-  for (let e = err as { cause?: unknown } | undefined, depth = 0; e && depth < 5; e = e.cause as typeof e, depth++) {
+  for (
+    let e = err as { cause?: unknown } | undefined, depth = 0;
+    e && depth < 5;
+    e = e.cause as typeof e, depth++
+  ) {
     if (e instanceof RefusedAddressError) return e;
   }
   return undefined;

@@ -81,7 +81,8 @@ function toOllamaMessages(messages: ChatMessage[]): OllamaMessage[] {
   const out: OllamaMessage[] = new Array(messages.length);
   for (let i = 0; i < messages.length; i++) {
     const message = messages[i];
-    const role = message.role === 'developer' ? 'system' : message.role === 'function' ? 'tool' : message.role;
+    const role =
+      message.role === 'developer' ? 'system' : message.role === 'function' ? 'tool' : message.role;
     const mapped: OllamaMessage = { role, content: '' };
     const content = message.content;
     if (typeof content === 'string') mapped.content = content;
@@ -89,7 +90,9 @@ function toOllamaMessages(messages: ChatMessage[]): OllamaMessage[] {
     if (message.tool_calls && message.tool_calls.length > 0) {
       mapped.tool_calls = message.tool_calls.map((call, j): OllamaToolCall => {
         if (call.id) toolNames.set(call.id, call.function.name);
-        return { function: { name: call.function.name, arguments: parseArguments(call.function.arguments, i, j) } };
+        return {
+          function: { name: call.function.name, arguments: parseArguments(call.function.arguments, i, j) },
+        };
       });
     }
     if (role === 'tool') {
@@ -140,7 +143,8 @@ function parseArguments(args: string | undefined, i: number, j: number): Record<
   if (args === undefined || args === '') return {};
   try {
     const parsed: unknown = JSON.parse(args);
-    if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) return parsed as Record<string, unknown>;
+    if (parsed && typeof parsed === 'object' && !Array.isArray(parsed))
+      return parsed as Record<string, unknown>;
   } catch {
     // reported below
   }

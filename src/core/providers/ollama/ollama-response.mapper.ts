@@ -133,7 +133,14 @@ export class OllamaStreamMapper {
     if (doc.done === true) {
       this.finished = true;
       out.push(this.chunk({}, mapOllamaFinishReason(doc.done_reason, this.toolCalls > 0)));
-      out.push({ id: this.id, object: 'chat.completion.chunk', created: this.created, model: this.label, choices: [], usage: mapOllamaUsage(doc) });
+      out.push({
+        id: this.id,
+        object: 'chat.completion.chunk',
+        created: this.created,
+        model: this.label,
+        choices: [],
+        usage: mapOllamaUsage(doc),
+      });
     }
   }
 

@@ -1,6 +1,10 @@
 import { Observable, defer, from, switchMap } from 'rxjs';
 import { UpstreamProtocolError } from '../../errors/upstream-errors';
-import { ChatCompletion, ChatCompletionChunk, ChatCompletionRequest } from '../../openai/chat-completion.types';
+import {
+  ChatCompletion,
+  ChatCompletionChunk,
+  ChatCompletionRequest,
+} from '../../openai/chat-completion.types';
 import { EmbeddingRequest } from '../../openai/embedding.types';
 import { NdjsonLineSplitter } from '../../streaming/ndjson-line-splitter';
 import {
@@ -56,7 +60,11 @@ export class OllamaAdapter implements ProviderAdapter {
     return toChatCompletion(parseOllamaDocument(response.text), `ollama/${model}`);
   }
 
-  chatStream(model: string, request: ChatCompletionRequest, options: StreamOptions): Observable<ChatCompletionChunk> {
+  chatStream(
+    model: string,
+    request: ChatCompletionRequest,
+    options: StreamOptions,
+  ): Observable<ChatCompletionChunk> {
     return defer(() => from(this.inlineImages(request))).pipe(
       switchMap((prepared) =>
         readUpstreamStream({
@@ -91,9 +99,15 @@ export class OllamaAdapter implements ProviderAdapter {
   }
 
   async listModels(options: CallOptions & { timeoutMs: number }): Promise<UpstreamModel[]> {
-    const response = await this.http.json({ method: 'GET', path: '/api/tags', signal: options.signal, timeoutMs: options.timeoutMs });
+    const response = await this.http.json({
+      method: 'GET',
+      path: '/api/tags',
+      signal: options.signal,
+      timeoutMs: options.timeoutMs,
+    });
     const parsed = parseJson<OllamaTagsResponse>(response.text);
-    if (!Array.isArray(parsed.models)) throw new UpstreamProtocolError('ollama /api/tags has no models', 'ollama');
+    if (!Array.isArray(parsed.models))
+      throw new UpstreamProtocolError('ollama /api/tags has no models', 'ollama');
     const models: UpstreamModel[] = [];
     for (const m of parsed.models) {
       const id = m.name ?? m.model;
@@ -122,7 +136,10 @@ function hasRemoteImage(request: ChatCompletionRequest): boolean {
   for (const message of request.messages) {
     if (!Array.isArray(message.content)) continue;
     for (const part of message.content) {
-      if (part.type === 'image_url' && !(part as { image_url: { url: string } }).image_url.url.startsWith('data:')) {
+      if (
+        part.type === 'image_url' &&
+        !(part as { image_url: { url: string } }).image_url.url.startsWith('data:')
+      ) {
         return true;
       }
     }

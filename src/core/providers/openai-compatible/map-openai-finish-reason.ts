@@ -8,7 +8,10 @@ import { FinishReason } from '../../openai/chat-completion.types';
  * - `error`: OpenRouter's documented mid-stream error; handled by the caller as an error, never here.
  */
 export function mapOpenAiFinishReason(reason: unknown, hasToolCalls: boolean): FinishReason {
-  if (hasToolCalls && (reason === 'stop' || reason === 'tool_calls' || reason === undefined || reason === null)) {
+  if (
+    hasToolCalls &&
+    (reason === 'stop' || reason === 'tool_calls' || reason === undefined || reason === null)
+  ) {
     return 'tool_calls';
   }
   switch (reason) {

@@ -27,7 +27,8 @@ export class OpenAiChunkNormalizer {
 
   event(event: SseEvent, out: ChatCompletionChunk[]): void {
     const data = event.data;
-    if (event.event === 'error') throw new UpstreamStreamError(upstreamErrorMessage(data, 200), this.provider);
+    if (event.event === 'error')
+      throw new UpstreamStreamError(upstreamErrorMessage(data, 200), this.provider);
     if (data === '[DONE]') {
       this.sawDone = true;
       return;
@@ -39,7 +40,10 @@ export class OpenAiChunkNormalizer {
       throw new UpstreamProtocolError(`${this.provider} sent an SSE event that is not JSON`, this.provider);
     }
     if (!chunk || typeof chunk !== 'object') {
-      throw new UpstreamProtocolError(`${this.provider} sent an SSE event that is not an object`, this.provider);
+      throw new UpstreamProtocolError(
+        `${this.provider} sent an SSE event that is not an object`,
+        this.provider,
+      );
     }
     if (chunk.error !== undefined && chunk.error !== null) {
       throw new UpstreamStreamError(upstreamErrorMessage(data, 200), this.provider);
@@ -82,7 +86,9 @@ export class OpenAiChunkNormalizer {
       }
       // `[DONE]` without a finish reason: close the turn ourselves so clients see exactly one finish.
       this.finished = true;
-      out.push(this.bare([{ index: 0, delta: {}, finish_reason: this.sawToolCalls ? 'tool_calls' : 'stop' }]));
+      out.push(
+        this.bare([{ index: 0, delta: {}, finish_reason: this.sawToolCalls ? 'tool_calls' : 'stop' }]),
+      );
     }
     if (this.usage) out.push({ ...this.bare([]), usage: this.usage });
   }
@@ -95,13 +101,20 @@ export class OpenAiChunkNormalizer {
       choice.finish_reason = null;
       return;
     }
-    if (reason === 'error') throw new UpstreamStreamError(`${this.provider} reported an error mid-stream`, this.provider);
+    if (reason === 'error')
+      throw new UpstreamStreamError(`${this.provider} reported an error mid-stream`, this.provider);
     choice.finish_reason = mapOpenAiFinishReason(reason, this.sawToolCalls);
     this.finished = true;
   }
 
   private bare(choices: ChunkChoice[]): ChatCompletionChunk {
-    return { id: this.id ?? 'chatcmpl-mana', object: 'chat.completion.chunk', created: this.created, model: this.label, choices };
+    return {
+      id: this.id ?? 'chatcmpl-mana',
+      object: 'chat.completion.chunk',
+      created: this.created,
+      model: this.label,
+      choices,
+    };
   }
 }
 
@@ -116,5 +129,10 @@ function asUsage(value: unknown): Usage | undefined {
   const u = value as Record<string, unknown>;
   if (typeof u.prompt_tokens !== 'number' || typeof u.completion_tokens !== 'number') return undefined;
   const total = typeof u.total_tokens === 'number' ? u.total_tokens : u.prompt_tokens + u.completion_tokens;
-  return { ...u, prompt_tokens: u.prompt_tokens, completion_tokens: u.completion_tokens, total_tokens: total };
+  return {
+    ...u,
+    prompt_tokens: u.prompt_tokens,
+    completion_tokens: u.completion_tokens,
+    total_tokens: total,
+  };
 }

@@ -1,9 +1,19 @@
 import { Observable } from 'rxjs';
 import { UpstreamProtocolError } from '../../errors/upstream-errors';
-import { ChatCompletion, ChatCompletionChunk, ChatCompletionRequest } from '../../openai/chat-completion.types';
+import {
+  ChatCompletion,
+  ChatCompletionChunk,
+  ChatCompletionRequest,
+} from '../../openai/chat-completion.types';
 import { EmbeddingRequest } from '../../openai/embedding.types';
 import { SseEventParser } from '../../streaming/sse-event-parser';
-import { CallOptions, EmbeddingResult, ProviderAdapter, StreamOptions, UpstreamModel } from '../provider-adapter';
+import {
+  CallOptions,
+  EmbeddingResult,
+  ProviderAdapter,
+  StreamOptions,
+  UpstreamModel,
+} from '../provider-adapter';
 import { ChunkDecoder, readUpstreamStream } from '../read-upstream-stream';
 import { UpstreamHttp } from '../upstream-http';
 import { mapOpenAiFinishReason } from './map-openai-finish-reason';
@@ -50,9 +60,18 @@ export class OpenAiCompatibleAdapter implements ProviderAdapter {
     return this.normaliseCompletion(response.text, `${this.name}/${model}`);
   }
 
-  chatStream(model: string, request: ChatCompletionRequest, options: StreamOptions): Observable<ChatCompletionChunk> {
+  chatStream(
+    model: string,
+    request: ChatCompletionRequest,
+    options: StreamOptions,
+  ): Observable<ChatCompletionChunk> {
     // The gateway always asks for usage (token metrics); the client's stream gets it only if it asked.
-    const body: ChatCompletionRequest = { ...request, model, stream: true, stream_options: { include_usage: true } };
+    const body: ChatCompletionRequest = {
+      ...request,
+      model,
+      stream: true,
+      stream_options: { include_usage: true },
+    };
     return readUpstreamStream({
       http: this.http,
       path: '/chat/completions',
@@ -76,7 +95,8 @@ export class OpenAiCompatibleAdapter implements ProviderAdapter {
       data?: { index?: number; embedding?: unknown }[];
       usage?: { prompt_tokens?: number };
     };
-    if (!Array.isArray(parsed.data)) throw new UpstreamProtocolError(`${this.name} embeddings answer has no data`, this.name);
+    if (!Array.isArray(parsed.data))
+      throw new UpstreamProtocolError(`${this.name} embeddings answer has no data`, this.name);
     const vectors: number[][] = new Array(parsed.data.length);
     parsed.data.forEach((item, i) => {
       if (!Array.isArray(item.embedding)) {
@@ -88,9 +108,15 @@ export class OpenAiCompatibleAdapter implements ProviderAdapter {
   }
 
   async listModels(options: CallOptions & { timeoutMs: number }): Promise<UpstreamModel[]> {
-    const response = await this.http.json({ method: 'GET', path: '/models', signal: options.signal, timeoutMs: options.timeoutMs });
+    const response = await this.http.json({
+      method: 'GET',
+      path: '/models',
+      signal: options.signal,
+      timeoutMs: options.timeoutMs,
+    });
     const parsed = parseObject(response.text, this.name) as { data?: { id?: unknown; created?: unknown }[] };
-    if (!Array.isArray(parsed.data)) throw new UpstreamProtocolError(`${this.name} /models has no data`, this.name);
+    if (!Array.isArray(parsed.data))
+      throw new UpstreamProtocolError(`${this.name} /models has no data`, this.name);
     return parsed.data
       .filter((m) => typeof m.id === 'string')
       .map((m) => ({ id: m.id as string, created: typeof m.created === 'number' ? m.created : 0 }));
@@ -115,7 +141,10 @@ export class OpenAiCompatibleAdapter implements ProviderAdapter {
         throw new UpstreamProtocolError(`${this.name} answer has a choice without a message`, this.name);
       }
       const calls = choice.message.tool_calls;
-      choice.finish_reason = mapOpenAiFinishReason(choice.finish_reason, Array.isArray(calls) && calls.length > 0);
+      choice.finish_reason = mapOpenAiFinishReason(
+        choice.finish_reason,
+        Array.isArray(calls) && calls.length > 0,
+      );
     }
     return completion;
   }
@@ -142,7 +171,8 @@ function sseDecoder(normalizer: OpenAiChunkNormalizer): ChunkDecoder {
 function parseObject(text: string, provider: string): Record<string, unknown> {
   try {
     const parsed: unknown = JSON.parse(text);
-    if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) return parsed as Record<string, unknown>;
+    if (parsed && typeof parsed === 'object' && !Array.isArray(parsed))
+      return parsed as Record<string, unknown>;
   } catch {
     // reported below
   }
