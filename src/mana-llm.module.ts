@@ -1,5 +1,6 @@
 import { Module, Provider } from '@nestjs/common';
 import { ChatService } from './core/chat/chat.service';
+import { ManaLlmClient } from './core/mana-llm.client';
 import { ProviderHealthCache } from './core/health/provider-health.cache';
 import { ManaLlmOptions, ResolvedManaLlmOptions } from './core/mana-llm.options';
 import { NoopLlmMetrics } from './core/metrics/llm-metrics';
@@ -35,6 +36,7 @@ const providers: Provider[] = [
   RouteResolver,
   FallbackRouter,
   ChatService,
+  ManaLlmClient,
 ];
 
 /**
@@ -44,6 +46,7 @@ const providers: Provider[] = [
 @Module({
   providers,
   exports: [
+    ManaLlmClient,
     ChatService,
     ProviderRegistry,
     ProviderHealthCache,

@@ -1,0 +1,59 @@
+import { randomUUID } from 'node:crypto';
+import { Injectable } from '@nestjs/common';
+import { Observable } from 'rxjs';
+import { ChatService } from './chat/chat.service';
+import { RequestContext } from './context/request-context';
+import { ChatCompletion, ChatCompletionChunk, ChatCompletionRequest } from './openai/chat-completion.types';
+
+/** Per-call settings of the in-process client. */
+export interface ClientCallOptions {
+  /** Cancels the call (and aborts the upstream request). */
+  signal?: AbortSignal;
+  /** The calling app, for logs and the `app` metric label (`[a-z0-9_-]{1,32}`, else `unknown`). */
+  app?: string;
+  requestId?: string;
+  /** Skip reading (`read: false`) or writing (`write: false`) the response cache. */
+  cache?: { read: boolean; write: boolean };
+}
+
+/** A chat request for the client: `stream` is chosen by the method, `model` may be omitted. */
+export type ClientChatRequest = Omit<ChatCompletionRequest, 'stream' | 'model'> & { model?: string };
+
+const VALID_APP = /^[a-z0-9_-]{1,32}$/;
+
+/**
+ * mana-llm in-process: the same validation, routing, fallback, cache and metrics as the HTTP service,
+ * without HTTP. Errors are the core's typed errors (`AllProvidersFailedError` with `attempts`,
+ * `InvalidRequestError` with `param`, `UpstreamRateLimitError`, ...).
+ */
+@Injectable()
+export class ManaLlmClient {
+  constructor(private readonly chatService: ChatService) {}
+
+  /** A complete chat answer. */
+  async chat(request: ClientChatRequest, options: ClientCallOptions = {}): Promise<ChatCompletion> {
+    const validated = this.chatService.validate({ ...request, stream: false });
+    const result = await this.chatService.complete(validated, this.context(options));
+    return result.completion;
+  }
+
+  /**
+   * A cold Observable of chunks: the request starts on subscribe; unsubscribing aborts the upstream
+   * request at once. The usage chunk (`choices: []`) comes last when `stream_options.include_usage`.
+   */
+  chatStream(request: ClientChatRequest, options: ClientCallOptions = {}): Observable<ChatCompletionChunk> {
+    return new Observable<ChatCompletionChunk>((subscriber) => {
+      const validated = this.chatService.validate({ ...request, stream: true });
+      return this.chatService.stream(validated, this.context(options)).subscribe(subscriber);
+    });
+  }
+
+  private context(options: ClientCallOptions): RequestContext {
+    return {
+      requestId: options.requestId ?? randomUUID(),
+      app: options.app && VALID_APP.test(options.app) ? options.app : 'unknown',
+      signal: options.signal,
+      cache: options.cache,
+    };
+  }
+}

@@ -1,0 +1,17 @@
+/**
+ * mana-llm as a library: `import { ManaLlmModule, ManaLlmClient } from 'mana-llm'`.
+ * Importing this file starts nothing (the service's entry point is main.ts).
+ */
+export { ManaLlmModule } from './mana-llm.module';
+export { MANA_LLM_OPTIONS } from './mana-llm.module-definition';
+export type { ManaLlmModuleExtras } from './mana-llm.module-definition';
+export { ManaLlmClient } from './core/mana-llm.client';
+export type { ClientCallOptions, ClientChatRequest } from './core/mana-llm.client';
+export type { ManaLlmOptions, CloudProviderOptions, AliasDefinition } from './core/mana-llm.options';
+export * from './core/openai/chat-completion.types';
+export * from './core/openai/embedding.types';
+export * from './core/openai/model.types';
+export * from './core/errors';
+export type { LlmMetrics } from './core/metrics/llm-metrics';
+export { PROVIDER_NAMES } from './core/providers/provider-adapter';
+export type { ProviderName } from './core/providers/provider-adapter';
