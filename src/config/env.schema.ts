@@ -62,6 +62,8 @@ export class EnvironmentVariables {
   })
   BODY_LIMIT?: string;
   @IsOptional() @Transform(toNum) @IsNumber() @Min(0) SHUTDOWN_GRACE?: number;
+  /** Seconds between SIGTERM (readiness 503 at once) and closing the listener (default 1). */
+  @IsOptional() @Transform(toNum) @IsNumber() @Min(0) SHUTDOWN_DELAY?: number;
   /** Seconds of silence before a stream's headers and `: keep-alive` comments go out (SPEC: 10). */
   @IsOptional() @Transform(toNum) @IsNumber() @Min(0.001) STREAM_KEEPALIVE_INTERVAL?: number;
   @IsOptional() @IsBooleanString() IMAGE_URL_ALLOW_PRIVATE?: string;

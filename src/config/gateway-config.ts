@@ -11,6 +11,8 @@ export interface GatewayConfig {
   apiKeys: string[];
   bodyLimitBytes: number;
   shutdownGraceMs: number;
+  /** From SIGTERM to closing the listener (readiness is 503 meanwhile); part of the grace. */
+  shutdownDelayMs: number;
   keepAliveMs: number;
   cache: { store: 'none' | 'memory' | 'redis'; redisUrl?: string; ttlSeconds: number };
   manaLlm: ManaLlmOptions;
@@ -62,6 +64,7 @@ export function loadGatewayConfig(raw: Record<string, string | undefined>): Gate
     apiKeys: list(env.MANA_LLM_API_KEYS),
     bodyLimitBytes: parseSize(env.BODY_LIMIT ?? '25mb'),
     shutdownGraceMs: seconds(env.SHUTDOWN_GRACE, 30),
+    shutdownDelayMs: seconds(env.SHUTDOWN_DELAY, 1),
     keepAliveMs: seconds(env.STREAM_KEEPALIVE_INTERVAL, 10),
     cache: { store, redisUrl: env.REDIS_URL, ttlSeconds: env.CACHE_TTL ?? 3600 },
     manaLlm: {
@@ -87,6 +90,7 @@ export function loadGatewayConfig(raw: Record<string, string | undefined>): Gate
       },
       streamKeepAliveMs: seconds(env.STREAM_KEEPALIVE_INTERVAL, 10),
       bodyLimitBytes: parseSize(env.BODY_LIMIT ?? '25mb'),
+      apiKeys: list(env.MANA_LLM_API_KEYS),
       images: { allowPrivate: env.IMAGE_URL_ALLOW_PRIVATE === 'true' || env.IMAGE_URL_ALLOW_PRIVATE === '1' },
     },
   };

@@ -1,3 +1,4 @@
+import { CacheOptions, ResolvedCacheOptions } from './cache/cache.options';
 import { ProviderName } from './providers/provider-adapter';
 
 export interface CloudProviderOptions {
@@ -36,6 +37,13 @@ export interface ManaLlmOptions {
   streamKeepAliveMs?: number;
   /** Request body limit of the mounted controllers, in bytes (default 25 MiB). */
   bodyLimitBytes?: number;
+  /**
+   * Gateway auth of the mounted `/v1` controllers: when non-empty, chat, embeddings, models and
+   * aliases need `Authorization: Bearer <one of these>`. Health and metrics stay open.
+   */
+  apiKeys?: string[];
+  /** Response cache: Redis (`{ redisUrl }`) or an in-process LRU (`{ store: 'memory' }`); off when omitted. */
+  cache?: CacheOptions;
 }
 
 export interface ResolvedCloudProvider {
@@ -54,4 +62,7 @@ export interface ResolvedManaLlmOptions {
   images: { allowPrivate: boolean; maxBytes: number; timeoutMs: number };
   streamKeepAliveMs: number;
   bodyLimitBytes: number;
+  /** Empty: gateway auth off. */
+  apiKeys: string[];
+  cache: ResolvedCacheOptions;
 }

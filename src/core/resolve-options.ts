@@ -1,3 +1,4 @@
+import { resolveCacheOptions } from './cache/cache.options';
 import { AliasDefinition, ManaLlmOptions, ResolvedManaLlmOptions } from './mana-llm.options';
 import { OPENAI_COMPATIBLE_PRESETS } from './providers/openai-compatible/openai-compatible.presets';
 
@@ -85,8 +86,19 @@ export function resolveOptions(options: ManaLlmOptions): ResolvedManaLlmOptions 
     },
     streamKeepAliveMs: positive('streamKeepAliveMs', options.streamKeepAliveMs, 10_000),
     bodyLimitBytes: positive('bodyLimitBytes', options.bodyLimitBytes, 25 * 1024 * 1024),
+    apiKeys: resolveApiKeys(options.apiKeys, problems),
+    cache: resolveCacheOptions(options.cache, problems),
   };
   if (problems.length > 0)
     throw new Error(`Invalid mana-llm options:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
   return resolved;
+}
+
+function resolveApiKeys(keys: string[] | undefined, problems: string[]): string[] {
+  if (keys === undefined) return [];
+  if (!Array.isArray(keys) || keys.some((k) => typeof k !== 'string' || k.trim() === '')) {
+    problems.push('apiKeys must be an array of non-empty strings');
+    return [];
+  }
+  return keys.map((k) => k.trim());
 }
