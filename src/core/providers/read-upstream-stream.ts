@@ -8,9 +8,13 @@ import { UpstreamHttp, UpstreamStream } from './upstream-http';
 
 /** Turns upstream body bytes into our chunks; throws a typed error on an upstream error event. */
 export interface ChunkDecoder {
-  push(bytes: Buffer): ChatCompletionChunk[];
-  /** Called once the body ended: the last chunks, or a throw if the stream was truncated. */
-  end(): ChatCompletionChunk[];
+  /**
+   * Appends the chunks decoded from `bytes` to `out`. On an upstream error event it throws, after
+   * appending the chunks that came before the event (in the same read), so they are not lost.
+   */
+  push(bytes: Buffer, out: ChatCompletionChunk[]): void;
+  /** Called once the body ended: appends the last chunks, or throws if the stream was truncated. */
+  end(out: ChatCompletionChunk[]): void;
 }
 
 export interface ReadStreamOptions {
@@ -25,8 +29,9 @@ export interface ReadStreamOptions {
 /**
  * The one streaming loop both adapters use: a cold Observable over an upstream body. It reads with
  * `for await` (one decode and one batch of `next` calls per read), pauses reads while the consumer's
- * flow is paused, enforces the timeout to the first chunk and between chunks (comments and keep-alives
- * do not count as chunks), and aborts the upstream request on unsubscribe.
+ * flow is paused, enforces the timeout to the first chunk (counted from the request, not from the
+ * response headers) and between chunks (comments and keep-alives do not count as chunks; time spent
+ * paused by a slow client does not count either), and aborts the upstream request on unsubscribe.
  */
 export function readUpstreamStream(options: ReadStreamOptions): Observable<ChatCompletionChunk> {
   const { http, timeoutMs, decoder, flow } = options;
@@ -35,7 +40,24 @@ export function readUpstreamStream(options: ReadStreamOptions): Observable<ChatC
     let upstream: UpstreamStream | undefined;
     let watchdog: NodeJS.Timeout | undefined;
 
+    const onIdle = () => {
+      const error = new UpstreamTimeoutError(
+        `${http.provider} sent no chunk for ${timeoutMs} ms`,
+        http.provider,
+      );
+      if (upstream) upstream.abort(error);
+      else controller.abort(error);
+    };
+    const arm = () => {
+      clearTimeout(watchdog);
+      watchdog = setTimeout(onIdle, timeoutMs);
+    };
+    const emit = (chunks: ChatCompletionChunk[]) => {
+      for (let i = 0; i < chunks.length && !subscriber.closed; i++) subscriber.next(chunks[i]);
+    };
+
     const run = async () => {
+      arm();
       upstream = await http.stream({
         method: 'POST',
         path: options.path,
@@ -43,28 +65,38 @@ export function readUpstreamStream(options: ReadStreamOptions): Observable<ChatC
         signal: controller.signal,
         timeoutMs,
       });
-      const stream = upstream;
-      watchdog = setTimeout(
-        () =>
-          stream.abort(
-            new UpstreamTimeoutError(`${http.provider} sent no chunk for ${timeoutMs} ms`, http.provider),
-          ),
-        timeoutMs,
-      );
-      for await (const bytes of stream.body as AsyncIterable<Buffer>) {
-        const chunks = decoder.push(bytes);
-        if (chunks.length > 0) {
-          watchdog.refresh();
-          for (let i = 0; i < chunks.length && !subscriber.closed; i++) subscriber.next(chunks[i]);
+      for await (const bytes of upstream.body as AsyncIterable<Buffer>) {
+        const out: ChatCompletionChunk[] = [];
+        let failure: unknown;
+        try {
+          decoder.push(bytes, out);
+        } catch (err) {
+          failure = err;
         }
+        if (out.length > 0) {
+          arm();
+          emit(out);
+        }
+        if (failure !== undefined) throw failure;
         if (subscriber.closed) return;
         const paused = flow?.ready();
         if (paused) {
+          // A slow reader is no upstream stall: the idle clock stops while the client catches up.
+          clearTimeout(watchdog);
           await paused;
-          watchdog.refresh();
+          if (subscriber.closed) return;
+          arm();
         }
       }
-      for (const chunk of decoder.end()) subscriber.next(chunk);
+      const out: ChatCompletionChunk[] = [];
+      let failure: unknown;
+      try {
+        decoder.end(out);
+      } catch (err) {
+        failure = err;
+      }
+      emit(out);
+      if (failure !== undefined) throw failure;
       subscriber.complete();
     };
 
@@ -80,9 +112,7 @@ export function readUpstreamStream(options: ReadStreamOptions): Observable<ChatC
             new UpstreamProtocolError(
               `${http.provider} stream broke: ${(err as Error)?.message ?? err}`,
               http.provider,
-              {
-                cause: err,
-              },
+              { cause: err },
             ),
           );
         } else subscriber.error(http.asTyped(err));

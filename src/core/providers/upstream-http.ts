@@ -133,8 +133,12 @@ export class UpstreamHttp {
         ),
       call.timeoutMs,
     );
-    // Streams are cancelled by their owner through `signal` (the Observable's teardown) or `abort`.
-    const onCallerAbort = () => abort(new ClientAbortError());
+    // Streams are cancelled by their owner through `signal` (the Observable's teardown: a client gone
+    // or an idle timeout, whose typed reason is kept) or `abort`.
+    const onCallerAbort = () => {
+      const why: unknown = call.signal?.reason;
+      abort(isLlmError(why) ? why : new ClientAbortError());
+    };
     if (call.signal?.aborted) onCallerAbort();
     call.signal?.addEventListener('abort', onCallerAbort, { once: true });
     try {

@@ -1,4 +1,4 @@
-import { Observable, defer, from, switchMap } from 'rxjs';
+import { Observable, defer, finalize, from, switchMap } from 'rxjs';
 import { UpstreamProtocolError } from '../../errors/upstream-errors';
 import {
   ChatCompletion,
@@ -16,13 +16,19 @@ import {
 } from '../provider-adapter';
 import { ChunkDecoder, readUpstreamStream } from '../read-upstream-stream';
 import { UpstreamHttp } from '../upstream-http';
-import { OllamaMappingDefaults, toOllamaChatRequest } from './ollama-request.mapper';
+import {
+  isHttpImageUrl,
+  OllamaMappingDefaults,
+  toOllamaChatRequest,
+  toOllamaEmbedRequest,
+} from './ollama-request.mapper';
 import { OllamaStreamMapper, parseOllamaDocument, toChatCompletion } from './ollama-response.mapper';
 import { OllamaEmbedResponse, OllamaTagsResponse } from './ollama.wire';
 
 /** Inlines remote (`http(s)`) image URLs as base64, since Ollama takes only base64 images. */
 export interface ImageInliner {
   inline(request: ChatCompletionRequest, signal?: AbortSignal): Promise<ChatCompletionRequest>;
+  close?(): Promise<void>;
 }
 
 export interface OllamaAdapterOptions {
@@ -65,37 +71,46 @@ export class OllamaAdapter implements ProviderAdapter {
     request: ChatCompletionRequest,
     options: StreamOptions,
   ): Observable<ChatCompletionChunk> {
-    return defer(() => from(this.inlineImages(request))).pipe(
-      switchMap((prepared) =>
-        readUpstreamStream({
-          http: this.http,
-          path: '/api/chat',
-          body: JSON.stringify(toOllamaChatRequest(model, prepared, true, this.options.defaults)),
-          timeoutMs: this.options.timeoutMs,
-          decoder: ndjsonDecoder(new OllamaStreamMapper(`ollama/${model}`)),
-          flow: options.flow,
-        }),
-      ),
-    );
+    return defer(() => {
+      // Unsubscribing also cancels image downloads still in flight.
+      const downloads = new AbortController();
+      return from(this.inlineImages(request, downloads.signal)).pipe(
+        switchMap((prepared) =>
+          readUpstreamStream({
+            http: this.http,
+            path: '/api/chat',
+            body: JSON.stringify(toOllamaChatRequest(model, prepared, true, this.options.defaults)),
+            timeoutMs: this.options.timeoutMs,
+            decoder: ndjsonDecoder(new OllamaStreamMapper(`ollama/${model}`)),
+            flow: options.flow,
+          }),
+        ),
+        finalize(() => downloads.abort()),
+      );
+    });
   }
 
+  /** `/api/embed`: the whole batch in one call; `options`/`keep_alive` extensions as for chat. */
   async embed(model: string, request: EmbeddingRequest, options: CallOptions): Promise<EmbeddingResult> {
-    const body: Record<string, unknown> = { model, input: request.input };
-    if (request.dimensions !== undefined) body.dimensions = request.dimensions;
-    if (this.options.defaults.numCtx !== undefined) body.options = { num_ctx: this.options.defaults.numCtx };
+    const body = JSON.stringify(toOllamaEmbedRequest(model, request, this.options.defaults));
     const response = await this.http.json({
       method: 'POST',
       path: '/api/embed',
-      body: JSON.stringify(body),
+      body,
       signal: options.signal,
       timeoutMs: this.options.timeoutMs,
     });
     const parsed = parseJson<OllamaEmbedResponse>(response.text);
     const vectors = parsed.embeddings;
-    if (!Array.isArray(vectors) || !vectors.every(Array.isArray)) {
-      throw new UpstreamProtocolError('ollama /api/embed answer has no embeddings', 'ollama');
+    const expected = typeof request.input === 'string' ? 1 : request.input.length;
+    if (!Array.isArray(vectors) || vectors.length !== expected || !vectors.every(Array.isArray)) {
+      throw new UpstreamProtocolError(
+        `ollama /api/embed answered without ${expected} embedding${expected === 1 ? '' : 's'}`,
+        'ollama',
+      );
     }
-    return { vectors, promptTokens: parsed.prompt_eval_count ?? 0 };
+    const tokens = parsed.prompt_eval_count;
+    return { vectors, promptTokens: typeof tokens === 'number' ? tokens : 0 };
   }
 
   async listModels(options: CallOptions & { timeoutMs: number }): Promise<UpstreamModel[]> {
@@ -122,8 +137,8 @@ export class OllamaAdapter implements ProviderAdapter {
     await this.http.json({ method: 'GET', path: '/api/tags', timeoutMs });
   }
 
-  close(): Promise<void> {
-    return this.http.close();
+  async close(): Promise<void> {
+    await Promise.all([this.http.close(), this.options.images?.close?.()]);
   }
 
   private inlineImages(request: ChatCompletionRequest, signal?: AbortSignal): Promise<ChatCompletionRequest> {
@@ -138,7 +153,7 @@ function hasRemoteImage(request: ChatCompletionRequest): boolean {
     for (const part of message.content) {
       if (
         part.type === 'image_url' &&
-        !(part as { image_url: { url: string } }).image_url.url.startsWith('data:')
+        isHttpImageUrl((part as { image_url: { url: string } }).image_url.url)
       ) {
         return true;
       }
@@ -150,17 +165,13 @@ function hasRemoteImage(request: ChatCompletionRequest): boolean {
 function ndjsonDecoder(mapper: OllamaStreamMapper): ChunkDecoder {
   const lines = new NdjsonLineSplitter();
   return {
-    push(bytes) {
-      const out: ChatCompletionChunk[] = [];
+    push(bytes, out) {
       for (const line of lines.push(bytes)) mapper.map(line, out);
-      return out;
     },
-    end() {
-      const out: ChatCompletionChunk[] = [];
+    end(out) {
       const last = lines.flush();
       if (last) mapper.map(last, out);
       if (!mapper.done) throw new UpstreamProtocolError('ollama stream ended before its done line', 'ollama');
-      return out;
     },
   };
 }

@@ -5,6 +5,7 @@ import {
   ChatCompletionChunk,
   ChatCompletionRequest,
 } from '../../openai/chat-completion.types';
+import { decodeEmbeddingBase64 } from '../../embeddings/embedding-encoding';
 import { EmbeddingRequest } from '../../openai/embedding.types';
 import { SseEventParser } from '../../streaming/sse-event-parser';
 import {
@@ -48,7 +49,7 @@ export class OpenAiCompatibleAdapter implements ProviderAdapter {
   }
 
   async chat(model: string, request: ChatCompletionRequest, options: CallOptions): Promise<ChatCompletion> {
-    const body: ChatCompletionRequest = { ...request, model, stream: false };
+    const body: ChatCompletionRequest = { ...withoutOllamaExtensions(request), model, stream: false };
     if (body.stream_options !== undefined) body.stream_options = undefined;
     const response = await this.http.json({
       method: 'POST',
@@ -67,7 +68,7 @@ export class OpenAiCompatibleAdapter implements ProviderAdapter {
   ): Observable<ChatCompletionChunk> {
     // The gateway always asks for usage (token metrics); the client's stream gets it only if it asked.
     const body: ChatCompletionRequest = {
-      ...request,
+      ...withoutOllamaExtensions(request),
       model,
       stream: true,
       stream_options: { include_usage: true },
@@ -83,7 +84,11 @@ export class OpenAiCompatibleAdapter implements ProviderAdapter {
   }
 
   async embed(model: string, request: EmbeddingRequest, options: CallOptions): Promise<EmbeddingResult> {
-    const body = { ...request, model, encoding_format: 'float' };
+    // Base64 is a quarter of the bytes and far cheaper to parse than a float array; ask for it where
+    // the vendor honours it and the caller asked for it (SDK default), decode it back to floats here.
+    const format =
+      request.encoding_format === 'base64' && BASE64_EMBEDDING_VENDORS.has(this.name) ? 'base64' : 'float';
+    const body = { ...withoutOllamaExtensions(request), model, encoding_format: format };
     const response = await this.http.json({
       method: 'POST',
       path: '/embeddings',
@@ -92,19 +97,22 @@ export class OpenAiCompatibleAdapter implements ProviderAdapter {
       timeoutMs: this.options.timeoutMs,
     });
     const parsed = parseObject(response.text, this.name) as {
-      data?: { index?: number; embedding?: unknown }[];
-      usage?: { prompt_tokens?: number };
+      data?: { index?: unknown; embedding?: unknown }[];
+      usage?: { prompt_tokens?: unknown };
     };
     if (!Array.isArray(parsed.data))
       throw new UpstreamProtocolError(`${this.name} embeddings answer has no data`, this.name);
     const vectors: number[][] = new Array(parsed.data.length);
     parsed.data.forEach((item, i) => {
-      if (!Array.isArray(item.embedding)) {
-        throw new UpstreamProtocolError(`${this.name} embedding ${i} is not a float array`, this.name);
+      const index = typeof item?.index === 'number' ? item.index : i;
+      const vector = toVector(item?.embedding);
+      if (!vector || index < 0 || index >= vectors.length || vectors[index] !== undefined) {
+        throw new UpstreamProtocolError(`${this.name} embedding ${i} is malformed`, this.name);
       }
-      vectors[typeof item.index === 'number' ? item.index : i] = item.embedding as number[];
+      vectors[index] = vector;
     });
-    return { vectors, promptTokens: parsed.usage?.prompt_tokens ?? 0 };
+    const tokens = parsed.usage?.prompt_tokens;
+    return { vectors, promptTokens: typeof tokens === 'number' ? tokens : 0 };
   }
 
   async listModels(options: CallOptions & { timeoutMs: number }): Promise<UpstreamModel[]> {
@@ -150,20 +158,39 @@ export class OpenAiCompatibleAdapter implements ProviderAdapter {
   }
 }
 
+/** Vendors known to honour `encoding_format: "base64"` on `/embeddings`. */
+const BASE64_EMBEDDING_VENDORS: ReadonlySet<string> = new Set(['openai']);
+
+/**
+ * Ollama-only extension fields (`options`, `keep_alive`, `think`): meaningful on an Ollama entry of a
+ * chain, rejected as unknown arguments by the clouds, so they never leave for a cloud.
+ */
+function withoutOllamaExtensions<T extends Record<string, unknown>>(request: T): T {
+  if (request.options === undefined && request.keep_alive === undefined && request.think === undefined) {
+    return request;
+  }
+  const { options: _o, keep_alive: _k, think: _t, ...rest } = request;
+  return rest as T;
+}
+
+/** A float array, or OpenAI's base64 float32 form decoded. */
+function toVector(embedding: unknown): number[] | undefined {
+  if (typeof embedding === 'string') return decodeEmbeddingBase64(embedding);
+  if (!Array.isArray(embedding)) return undefined;
+  for (const value of embedding) if (typeof value !== 'number') return undefined;
+  return embedding as number[];
+}
+
 function sseDecoder(normalizer: OpenAiChunkNormalizer): ChunkDecoder {
   const parser = new SseEventParser();
   return {
-    push(bytes) {
-      const out: ChatCompletionChunk[] = [];
+    push(bytes, out) {
       for (const event of parser.push(bytes)) normalizer.event(event, out);
-      return out;
     },
-    end() {
-      const out: ChatCompletionChunk[] = [];
+    end(out) {
       // A last event without its blank line still counts (some proxies drop the final "\n\n").
       for (const event of parser.push('\n\n')) normalizer.event(event, out);
       normalizer.end(out);
-      return out;
     },
   };
 }
