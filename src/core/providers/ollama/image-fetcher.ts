@@ -1,70 +1,48 @@
 import { lookup as dnsLookup, LookupAddress } from 'node:dns';
-import { BlockList, isIP, LookupFunction } from 'node:net';
+import { isIP, LookupFunction } from 'node:net';
 import { Agent, Dispatcher } from 'undici';
-import { InvalidRequestError } from '../../errors/request-errors';
+import { ClientAbortError, InvalidRequestError } from '../../errors/request-errors';
 import { ChatCompletionRequest, ContentPart } from '../../openai/chat-completion.types';
+import { isHttpImageUrl } from './ollama-request.mapper';
 import { ImageInliner } from './ollama.adapter';
+import { RefusedAddresses } from './refused-addresses';
 
 export interface ImageFetcherOptions {
   allowPrivate: boolean;
   maxBytes: number;
   timeoutMs: number;
+  /** Which resolved addresses are refused; defaults to `RefusedAddresses` (ignored with `allowPrivate`). */
+  isRefused?: (address: string) => boolean;
 }
 
 const MAX_REDIRECTS = 5;
-
-/** Loopback, private, link-local, CGNAT, unspecified, multicast and reserved ranges. */
-function privateRanges(): BlockList {
-  const list = new BlockList();
-  for (const [net, prefix] of [
-    ['0.0.0.0', 8],
-    ['10.0.0.0', 8],
-    ['100.64.0.0', 10],
-    ['127.0.0.0', 8],
-    ['169.254.0.0', 16],
-    ['172.16.0.0', 12],
-    ['192.0.0.0', 24],
-    ['192.168.0.0', 16],
-    ['198.18.0.0', 15],
-    ['224.0.0.0', 3],
-  ] as const)
-    list.addSubnet(net, prefix, 'ipv4');
-  for (const [net, prefix] of [
-    ['::', 128],
-    ['::1', 128],
-    ['fc00::', 7],
-    ['fe80::', 10],
-    ['ff00::', 8],
-  ] as const) {
-    list.addSubnet(net, prefix, 'ipv6');
-  }
-  return list;
-}
 
 /**
  * Downloads `http(s)` image URLs for Ollama (which takes only base64): at most `maxBytes` and
  * `timeoutMs`, `image/*` only, redirects followed by hand (each hop re-checked). Unless private
  * targets are allowed, every address is checked after DNS resolution, inside the connection's own
  * lookup, so a rebinding DNS answer cannot slip a private address past the check.
+ * Every failure is a 400 whose `param` names the part (`messages[0].content[1].image_url`).
  */
 export class ImageFetcher implements ImageInliner {
-  private readonly blocked = privateRanges();
   private readonly agent: Agent;
+  private readonly isRefused: (address: string) => boolean;
 
   constructor(private readonly options: ImageFetcherOptions) {
-    this.agent = new Agent({
-      connect: {
-        timeout: options.timeoutMs,
-        lookup: this.lookup,
-      },
-    });
+    if (options.allowPrivate) this.isRefused = () => false;
+    else if (options.isRefused) this.isRefused = options.isRefused;
+    else {
+      const refused = new RefusedAddresses();
+      this.isRefused = (address) => refused.has(address);
+    }
+    this.agent = new Agent({ connect: { timeout: options.timeoutMs, lookup: this.lookup } });
   }
 
   /** DNS lookup that refuses blocked addresses: runs inside every connection attempt. */
   private readonly lookup: LookupFunction = (hostname, options, callback) => {
     dnsLookup(hostname, { ...options, all: true }, (err, addresses: LookupAddress[]) => {
       if (err) return callback(err, '', 0);
-      const bad = addresses.find((a) => this.isBlocked(a.address));
+      const bad = addresses.find((a) => this.isRefused(a.address));
       if (bad) return callback(new RefusedAddressError(bad.address), '', 0);
       if (options.all) (callback as unknown as (e: null, a: LookupAddress[]) => void)(null, addresses);
       else callback(null, addresses[0].address, addresses[0].family);
@@ -78,7 +56,7 @@ export class ImageFetcher implements ImageInliner {
       const content = message.content.map((part, j): ContentPart => {
         if (part.type !== 'image_url') return part;
         const url = (part as { image_url: { url: string } }).image_url.url;
-        if (url.startsWith('data:')) return part;
+        if (!isHttpImageUrl(url)) return part;
         const copy = { type: 'image_url' as const, image_url: { url } };
         jobs.push(
           this.download(url, `messages[${i}].content[${j}].image_url`, signal).then((dataUrl) => {
@@ -93,18 +71,12 @@ export class ImageFetcher implements ImageInliner {
     return { ...request, messages };
   }
 
-  private isBlocked(address: string): boolean {
-    if (this.options.allowPrivate) return false;
-    const family = isIP(address);
-    if (family === 4) return this.blocked.check(address, 'ipv4');
-    if (family === 6) {
-      const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
-      return mapped ? this.blocked.check(mapped[1], 'ipv4') : this.blocked.check(address, 'ipv6');
-    }
-    return true;
+  close(): Promise<void> {
+    return this.agent.close();
   }
 
-  private async download(url: string, param: string, signal?: AbortSignal): Promise<string> {
+  /** One image as a `data:` URL; follows redirects, checking every hop. */
+  async download(url: string, param: string, signal?: AbortSignal): Promise<string> {
     const deadline = AbortSignal.timeout(this.options.timeoutMs);
     const combined = signal ? AbortSignal.any([signal, deadline]) : deadline;
     let current = url;
@@ -128,11 +100,12 @@ export class ImageFetcher implements ImageInliner {
       throw new InvalidRequestError(`Image URL redirected more than ${MAX_REDIRECTS} times`, param);
     } catch (err) {
       if (err instanceof InvalidRequestError) throw err;
-      if (deadline.aborted)
+      if (signal?.aborted) throw new ClientAbortError();
+      if (deadline.aborted) {
         throw new InvalidRequestError(`Image download timed out after ${this.options.timeoutMs} ms`, param);
+      }
       const refused = findRefused(err);
-      if (refused)
-        throw new InvalidRequestError(`Image URL resolves to a refused address (${refused.address})`, param);
+      if (refused) throw refusedError(refused.address, param);
       throw new InvalidRequestError(`Image download failed: ${(err as Error).message}`, param);
     }
   }
@@ -147,16 +120,17 @@ export class ImageFetcher implements ImageInliner {
     if (url.protocol !== 'http:' && url.protocol !== 'https:') {
       throw new InvalidRequestError('Image URL must be a data: or http(s) URL', param);
     }
+    if (url.username || url.password) {
+      throw new InvalidRequestError('Image URL must not carry credentials', param);
+    }
     const host = url.hostname.replace(/^\[|\]$/g, '');
     // An IP literal never goes through DNS lookup: check it here.
-    if (isIP(host) && this.isBlocked(host)) {
-      throw new InvalidRequestError(`Image URL points at a refused address (${host})`, param);
-    }
+    if (isIP(host) && this.isRefused(host)) throw refusedError(host, param);
     return url;
   }
 
   private async readImage(response: Dispatcher.ResponseData, param: string): Promise<string> {
-    if (response.statusCode >= 400) {
+    if (response.statusCode >= 300) {
       response.body.destroy();
       throw new InvalidRequestError(`Image download failed with HTTP ${response.statusCode}`, param);
     }
@@ -171,10 +145,11 @@ export class ImageFetcher implements ImageInliner {
         param,
       );
     }
-    const declared = Number(response.headers['content-length']);
-    if (declared > this.options.maxBytes) {
+    const tooLarge = () =>
+      new InvalidRequestError(`Image is larger than the limit of ${this.options.maxBytes} bytes`, param);
+    if (Number(response.headers['content-length']) > this.options.maxBytes) {
       response.body.destroy();
-      throw new InvalidRequestError(`Image is larger than ${this.options.maxBytes} bytes`, param);
+      throw tooLarge();
     }
     const chunks: Buffer[] = [];
     let size = 0;
@@ -182,12 +157,20 @@ export class ImageFetcher implements ImageInliner {
       size += chunk.length;
       if (size > this.options.maxBytes) {
         response.body.destroy();
-        throw new InvalidRequestError(`Image is larger than ${this.options.maxBytes} bytes`, param);
+        throw tooLarge();
       }
       chunks.push(chunk);
     }
     return `data:${type};base64,${Buffer.concat(chunks, size).toString('base64')}`;
   }
+}
+
+function refusedError(address: string, param: string): InvalidRequestError {
+  return new InvalidRequestError(
+    `Image URL resolves to a refused address (${address}): loopback, private and link-local ` +
+      'targets are not fetched (IMAGE_URL_ALLOW_PRIVATE)',
+    param,
+  );
 }
 
 class RefusedAddressError extends Error {

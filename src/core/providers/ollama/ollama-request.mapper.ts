@@ -1,5 +1,6 @@
 import { InvalidRequestError } from '../../errors/request-errors';
 import { ChatCompletionRequest, ChatMessage, ContentPart } from '../../openai/chat-completion.types';
+import { EmbeddingRequest } from '../../openai/embedding.types';
 import { OllamaChatRequest, OllamaMessage, OllamaToolCall } from './ollama.wire';
 
 export interface OllamaMappingDefaults {
@@ -15,7 +16,8 @@ export interface OllamaMappingDefaults {
  * `keep_alive`, `think`. Rejected: n > 1. Ignored (Ollama has no equivalent): tool_choice other
  * than 'none', logprobs, user, parallel_tool_calls, stream_options (usage is always returned).
  * Sampling values absent from the request stay absent so the Modelfile defaults apply.
- * Image parts must already be bare base64 (see ollama-images.ts).
+ * Image parts must be `data:image/...;base64,` URLs by now (image-fetcher.ts inlines http(s) ones);
+ * they go into the message's `images` as bare base64.
  */
 export function toOllamaChatRequest(
   model: string,
@@ -38,14 +40,7 @@ export function toOllamaChatRequest(
   if (request.seed != null) options.seed = request.seed;
   if (request.presence_penalty != null) options.presence_penalty = request.presence_penalty;
   if (request.frequency_penalty != null) options.frequency_penalty = request.frequency_penalty;
-  const extra = request.options;
-  if (extra !== undefined && extra !== null) {
-    if (typeof extra !== 'object' || Array.isArray(extra)) {
-      throw new InvalidRequestError("'options' must be an object of Ollama model options", 'options');
-    }
-    Object.assign(options, extra);
-  }
-  if (Object.keys(options).length > 0) body.options = options;
+  mergeExtensions(body, options, request);
 
   const format = request.response_format;
   if (format?.type === 'json_object') body.format = 'json';
@@ -60,14 +55,56 @@ export function toOllamaChatRequest(
     }
     body.think = think;
   }
+  return body;
+}
+
+/** `/api/embed` body: the whole batch in one call (https://github.com/ollama/ollama/blob/main/docs/api.md#generate-embeddings). */
+export interface OllamaEmbedRequest {
+  model: string;
+  input: string | string[];
+  dimensions?: number;
+  options?: Record<string, unknown>;
+  keep_alive?: string | number;
+}
+
+/** OpenAI embeddings request → Ollama `/api/embed`; `encoding_format` is the core's business. */
+export function toOllamaEmbedRequest(
+  model: string,
+  request: EmbeddingRequest,
+  defaults: OllamaMappingDefaults,
+): OllamaEmbedRequest {
+  const body: OllamaEmbedRequest = { model, input: request.input };
+  if (request.dimensions != null) body.dimensions = request.dimensions;
+  const options: Record<string, unknown> = {};
+  if (defaults.numCtx !== undefined) options.num_ctx = defaults.numCtx;
+  mergeExtensions(body, options, request);
+  return body;
+}
+
+/**
+ * The Ollama extension fields of a request: `options` merged over the mapped options (the caller
+ * wins), `keep_alive` as given. Sets `body.options` only when there is any.
+ */
+function mergeExtensions(
+  body: { options?: Record<string, unknown>; keep_alive?: string | number },
+  options: Record<string, unknown>,
+  request: Record<string, unknown>,
+): void {
+  const extra = request.options;
+  if (extra !== undefined && extra !== null) {
+    if (typeof extra !== 'object' || Array.isArray(extra)) {
+      throw new InvalidRequestError("'options' must be an object of Ollama model options", 'options');
+    }
+    Object.assign(options, extra);
+  }
+  if (Object.keys(options).length > 0) body.options = options;
   const keepAlive = request.keep_alive;
-  if (keepAlive !== undefined) {
+  if (keepAlive !== undefined && keepAlive !== null) {
     if (typeof keepAlive !== 'string' && typeof keepAlive !== 'number') {
       throw new InvalidRequestError("'keep_alive' must be a duration string or seconds", 'keep_alive');
     }
     body.keep_alive = keepAlive;
   }
-  return body;
 }
 
 function toThink(effort: string | undefined): boolean | string | undefined {
@@ -87,6 +124,10 @@ function toOllamaMessages(messages: ChatMessage[]): OllamaMessage[] {
     const content = message.content;
     if (typeof content === 'string') mapped.content = content;
     else if (Array.isArray(content)) addParts(mapped, content, i);
+    // A previous turn's reasoning goes back as Ollama's `thinking` (as ollama's own bridge does).
+    if (role === 'assistant' && typeof message.reasoning_content === 'string' && message.reasoning_content) {
+      mapped.thinking = message.reasoning_content;
+    }
     if (message.tool_calls && message.tool_calls.length > 0) {
       mapped.tool_calls = message.tool_calls.map((call, j): OllamaToolCall => {
         if (call.id) toolNames.set(call.id, call.function.name);
@@ -114,7 +155,7 @@ function addParts(mapped: OllamaMessage, parts: ContentPart[], messageIndex: num
       const base64 = bareBase64(url);
       if (base64 === undefined) {
         throw new InvalidRequestError(
-          'Image URL could not be turned into base64 for Ollama',
+          "Ollama takes images as 'data:image/...;base64,' URLs or http(s) URLs",
           `messages[${messageIndex}].content[${j}].image_url`,
         );
       }
@@ -129,14 +170,26 @@ function addParts(mapped: OllamaMessage, parts: ContentPart[], messageIndex: num
   mapped.content = texts.join('\n');
 }
 
-/** `data:image/png;base64,AAAA` → `AAAA`; an already-bare payload passes; anything else is undefined. */
+/**
+ * `data:image/png;base64,AAAA` → `AAAA`. A bare base64 payload passes as is (lenient: some clients
+ * send one). Anything else (another media type, a non-base64 data URL, any other URL) is undefined.
+ */
 export function bareBase64(url: string): string | undefined {
   if (url.startsWith('data:')) {
     const comma = url.indexOf(',');
-    if (comma === -1 || !url.slice(0, comma).endsWith(';base64')) return undefined;
+    if (comma === -1) return undefined;
+    const header = url.slice(5, comma).toLowerCase();
+    if (!header.startsWith('image/') || !header.endsWith(';base64')) return undefined;
     return url.slice(comma + 1);
   }
-  return /^https?:\/\//i.test(url) ? undefined : url;
+  return BARE_BASE64.test(url) ? url : undefined;
+}
+
+const BARE_BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
+
+/** An image URL the gateway downloads for Ollama (anything else is mapped, or refused, as is). */
+export function isHttpImageUrl(url: string): boolean {
+  return /^https?:\/\//i.test(url);
 }
 
 function parseArguments(args: string | undefined, i: number, j: number): Record<string, unknown> {
