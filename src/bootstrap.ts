@@ -42,6 +42,7 @@ export async function createGateway(
     exposedHeaders: ['X-Request-Id', 'X-Mana-LLM-Resolved', 'X-Mana-LLM-Cache', 'Retry-After'],
   });
   app.useGlobalFilters(new OpenAiExceptionFilter());
-  app.enableShutdownHooks();
+  // No enableShutdownHooks(): main.ts drains on SIGTERM/SIGINT (src/ops/graceful-shutdown.ts), then
+  // app.close() runs the shutdown hooks and the process exits 0.
   return { app, config };
 }

@@ -10,8 +10,11 @@ import { AliasCatalog } from './core/routing/alias-catalog';
 import { FallbackRouter } from './core/routing/fallback-router';
 import { RouteResolver } from './core/routing/route-resolver';
 import { CLOCK, LLM_METRICS, RESOLVED_OPTIONS, systemClock } from './core/tokens';
+import { ApiKeyGuard } from './http/shared/auth.guard';
 import { HTTP_EDGE_OPTIONS, HttpEdgeOptions } from './http/shared/http-options';
 import { MANA_LLM_OPTIONS, ManaLlmConfigurableModule } from './mana-llm.module-definition';
+import { InFlightTracker } from './ops/in-flight.tracker';
+import { ShutdownCoordinator } from './ops/shutdown.coordinator';
 
 /** Every internal provider is a factory over the options token: forRoot and forRootAsync share one path. */
 const providers: Provider[] = [
@@ -37,6 +40,9 @@ const providers: Provider[] = [
   FallbackRouter,
   ChatService,
   ManaLlmClient,
+  ApiKeyGuard,
+  InFlightTracker,
+  ShutdownCoordinator,
 ];
 
 /**
@@ -54,6 +60,8 @@ const providers: Provider[] = [
     RouteResolver,
     RESOLVED_OPTIONS,
     LLM_METRICS,
+    InFlightTracker,
+    ShutdownCoordinator,
   ],
 })
 export class ManaLlmModule extends ManaLlmConfigurableModule {}

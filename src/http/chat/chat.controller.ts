@@ -1,10 +1,12 @@
-import { Controller, Inject, Post, Req, Res, UseFilters } from '@nestjs/common';
+import { Controller, Inject, Post, Req, Res, UseFilters, UseGuards } from '@nestjs/common';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ChatService } from '../../core/chat/chat.service';
 import { CHAT_ENDPOINT } from '../../core/context/request-context';
 import { isLlmError } from '../../core/errors/llm-error';
 import { LlmMetrics } from '../../core/metrics/llm-metrics';
 import { LLM_METRICS } from '../../core/tokens';
+import { InFlightTracker } from '../../ops/in-flight.tracker';
+import { ApiKeyGuard } from '../shared/auth.guard';
 import { httpContext } from '../shared/http-context';
 import { HTTP_EDGE_OPTIONS, HttpEdgeOptions } from '../shared/http-options';
 import { readJsonBody } from '../shared/json-body';
@@ -17,16 +19,20 @@ import { SseWriter } from '../shared/sse-writer';
  */
 @Controller()
 @UseFilters(OpenAiExceptionFilter)
+@UseGuards(ApiKeyGuard)
 export class ChatController {
   constructor(
     private readonly chat: ChatService,
     @Inject(HTTP_EDGE_OPTIONS) private readonly options: HttpEdgeOptions,
     @Inject(LLM_METRICS) private readonly metrics: LlmMetrics,
+    private readonly inFlight: InFlightTracker,
   ) {}
 
   @Post('v1/chat/completions')
   async create(@Req() req: IncomingMessage, @Res() res: ServerResponse): Promise<void> {
     const ctx = httpContext(req, res);
+    // Drained on SIGTERM; past the grace period the upstream is aborted and the caller gets a 503.
+    this.inFlight.track(res, () => ctx.abort.abort());
     let request;
     try {
       request = this.chat.validate(await readJsonBody(req, this.options.bodyLimitBytes));
@@ -49,6 +55,11 @@ export class ChatController {
         next: (chunk) => writer.chunk(chunk),
         error: (err: unknown) => writer.error(err, ctx.requestId),
         complete: () => writer.done(),
+      });
+      // Past the grace period of a shutdown: abort upstream, end with `data: {"error":{…"shutting_down"}}`.
+      this.inFlight.track(res, (reason) => {
+        subscription.unsubscribe();
+        writer.error(reason, ctx.requestId);
       });
       // The client left: abort the upstream at once (no tokens paid for a reader who is gone).
       ctx.signal?.addEventListener('abort', () => {
