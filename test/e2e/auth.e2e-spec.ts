@@ -173,6 +173,16 @@ describe('gateway auth (MANA_LLM_API_KEYS, the built service)', () => {
     ).toBe(298);
     expect(sample('mana_llm_requests_total', { ...chat, app: 'unknown' })).toBeGreaterThanOrEqual(1);
     expect(metrics).not.toContain('Not A Valid App!');
+
+    // The request's log line names the app too (log lines are written asynchronously: poll briefly).
+    const logged = () =>
+      service
+        .output()
+        .split('\n')
+        .some((l) => l.includes('"app":"notes-app"'));
+    for (let i = 0; i < 100 && !logged(); i++) await new Promise((r) => setTimeout(r, 20));
+    expect(logged()).toBe(true);
+    expect(service.output()).not.toContain('Not A Valid App!');
   });
 });
 
