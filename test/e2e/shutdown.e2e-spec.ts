@@ -2,7 +2,7 @@ import { request } from 'node:http';
 import { FakeUpstream } from '../support/fake-upstream';
 import { fixture, ndjsonLines } from '../support/fixtures';
 import { startServiceProcess, ServiceProcess } from '../support/service-process';
-import { sseChunks, sseData } from '../support/sse-client';
+import { rawRequest, sseChunks, sseData } from '../support/sse-client';
 
 interface Answer {
   status: number;
@@ -34,13 +34,17 @@ async function firstNot200(url: string, timeoutMs: number): Promise<number | str
 }
 
 /** A POST whose answer is collected to its end; `firstBytes` resolves when the first bytes arrive. */
-function post(url: string, body: object): { firstBytes: Promise<void>; done: Promise<Answer> } {
+function post(
+  url: string,
+  body: object,
+  headers: Record<string, string> = {},
+): { firstBytes: Promise<void>; done: Promise<Answer> } {
   let first!: () => void;
   const firstBytes = new Promise<void>((r) => (first = r));
   const done = new Promise<Answer>((resolve, reject) => {
     const req = request(
       url,
-      { method: 'POST', agent: false, headers: { 'content-type': 'application/json' } },
+      { method: 'POST', agent: false, headers: { 'content-type': 'application/json', ...headers } },
       (res) => {
         let text = '';
         res.on('data', (c: Buffer) => {
@@ -57,6 +61,8 @@ function post(url: string, body: object): { firstBytes: Promise<void>; done: Pro
   return { firstBytes, done };
 }
 
+/** The machine's Redis (CI starts it): the cache store whose connection the shutdown closes. */
+const REDIS = 'redis://127.0.0.1:6379';
 const STREAM_TEXT = 'Okay, here we go!\n\n1, 2, 3, 4, 5\n';
 const streamRequest = {
   model: 'ollama/gemma3:1b',
@@ -86,14 +92,17 @@ describe('graceful shutdown (the built service as a child process)', () => {
       pieces: lines,
       delayMs: 150,
     });
+    // With the Redis cache on: its connection must close cleanly for the exit to be 0.
     service = await startServiceProcess({
       OLLAMA_URL: ollama.url,
+      REDIS_URL: REDIS,
       SHUTDOWN_GRACE: '20',
       SHUTDOWN_DELAY: '1.5',
     });
     expect(await probe(`${service.url}/health/ready`)).toBe(200);
 
-    const stream = post(`${service.url}/v1/chat/completions`, streamRequest);
+    // no-store: never answered from (or written to) the shared Redis, so the upstream stream is real.
+    const stream = post(`${service.url}/v1/chat/completions`, streamRequest, { 'cache-control': 'no-store' });
     await stream.firstBytes;
     let streamEnded = false;
     void stream.done.then(() => (streamEnded = true));
@@ -114,6 +123,7 @@ describe('graceful shutdown (the built service as a child process)', () => {
 
     expect(await service.exited(15_000)).toEqual({ code: 0, signal: null });
     expect(service.output()).toContain('1 open at the start, 0 ended by the grace period');
+    expect(service.output()).toContain('closed; exiting with status 0');
   });
 
   it('should end a stream that outlasts SHUTDOWN_GRACE with a shutting_down error event, answer a pending JSON request 503 and exit 0', async () => {
@@ -177,14 +187,26 @@ describe('graceful shutdown (the built service as a child process)', () => {
     async (signal) => {
       service = await startServiceProcess({
         OLLAMA_URL: ollama.url,
+        REDIS_URL: REDIS,
+        HEALTH_PROBE_INTERVAL: '0.2',
         SHUTDOWN_GRACE: '30',
         SHUTDOWN_DELAY: '0',
       });
       expect(await probe(`${service.url}/health/live`)).toBe(200);
+      // The provider probe is running (a timer the shutdown hooks stop) and Redis is connected.
+      while (ollama.calls('/api/tags').length < 2) await new Promise((r) => setTimeout(r, 20));
+      let cache: unknown;
+      for (let i = 0; i < 100; i++) {
+        cache = (JSON.parse((await rawRequest(`${service.url}/v1/health`)).body) as { cache: unknown }).cache;
+        if ((cache as { healthy?: boolean }).healthy) break;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      expect(cache).toEqual({ store: 'redis', healthy: true });
       service.signal(signal);
       // Far below the 30 s grace: an idle process does not wait for it.
       expect(await service.exited(10_000)).toEqual({ code: 0, signal: null });
       expect(service.output()).toContain(`${signal} received: shutting down`);
+      expect(service.output()).toContain('closed; exiting with status 0');
     },
   );
 });
