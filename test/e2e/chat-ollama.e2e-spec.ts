@@ -31,7 +31,7 @@ describe('chat with Ollama (native /api/chat)', () => {
     client = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: 'caller-key', maxRetries: 0 });
   });
   afterAll(async () => {
-    await gateway.close();
+    await gateway?.close();
     await ollama.close();
   });
   beforeEach(() => {

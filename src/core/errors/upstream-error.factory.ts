@@ -16,22 +16,37 @@ type HeaderValue = string | string[] | undefined;
 
 const MAX_MESSAGE_CHARS = 2000;
 
+interface UpstreamErrorDetails {
+  message: string;
+  code: string | undefined;
+  param: string | undefined;
+}
+
 /**
- * Pulls a human message out of any upstream error body we have seen on the wire:
- * OpenAI/Groq `{"error":{"message"}}`, OpenRouter `{"error":{"message","code":429,"metadata":{"raw"}}}`,
+ * Reads any upstream error body we have seen on the wire: OpenAI/Groq `{"error":{"message","code","param"}}`,
+ * OpenRouter `{"error":{"message","code":429,"metadata":{"raw"}}}` (numeric code: not passed on),
  * Ollama `{"error":"..."}`. Falls back to the raw text (trimmed) or the status.
  */
-export function upstreamErrorMessage(bodyText: string, status: number): string {
+function readErrorBody(bodyText: string, status: number): UpstreamErrorDetails {
   let message: string | undefined;
+  let code: string | undefined;
+  let param: string | undefined;
   try {
     const parsed: unknown = JSON.parse(bodyText);
     if (parsed && typeof parsed === 'object') {
       const error = (parsed as { error?: unknown }).error;
       if (typeof error === 'string') message = error;
       else if (error && typeof error === 'object') {
-        const m = (error as { message?: unknown }).message;
-        if (typeof m === 'string') message = m;
-        const raw = (error as { metadata?: { raw?: unknown } }).metadata?.raw;
+        const e = error as {
+          message?: unknown;
+          code?: unknown;
+          param?: unknown;
+          metadata?: { raw?: unknown };
+        };
+        if (typeof e.message === 'string') message = e.message;
+        if (typeof e.code === 'string') code = e.code;
+        if (typeof e.param === 'string') param = e.param;
+        const raw = e.metadata?.raw;
         // OpenRouter wraps the real provider error as "Provider returned error" + metadata.raw.
         if (typeof raw === 'string' && raw.length > 0 && message === 'Provider returned error') {
           message = `${message}: ${raw}`;
@@ -45,7 +60,13 @@ export function upstreamErrorMessage(bodyText: string, status: number): string {
     // not JSON: use the text below
   }
   if (message === undefined) message = bodyText.trim() || `HTTP ${status}`;
-  return message.length > MAX_MESSAGE_CHARS ? message.slice(0, MAX_MESSAGE_CHARS) + '…' : message;
+  if (message.length > MAX_MESSAGE_CHARS) message = message.slice(0, MAX_MESSAGE_CHARS) + '…';
+  return { message, code, param };
+}
+
+/** The human message of an upstream error body (see `readErrorBody` for the shapes). */
+export function upstreamErrorMessage(bodyText: string, status: number): string {
+  return readErrorBody(bodyText, status).message;
 }
 
 function firstHeader(value: HeaderValue): string | undefined {
@@ -62,18 +83,31 @@ export function parseRetryAfter(value: HeaderValue, now = Date.now()): number | 
   return Math.max(0, Math.ceil((date - now) / 1000));
 }
 
-/** The one place an upstream HTTP error response becomes a typed error. */
+/** Replaces every occurrence of a secret (the provider key an upstream may echo) in `text`. */
+function scrub(text: string, secrets: readonly string[]): string {
+  let out = text;
+  for (const secret of secrets) if (secret.length >= 4) out = out.split(secret).join('[redacted]');
+  return out;
+}
+
+/**
+ * The one place an upstream HTTP error response becomes a typed error. `secrets` (the provider's
+ * key) never reach the message, whatever the upstream echoes.
+ */
 export function errorFromUpstreamResponse(
   provider: string,
   status: number,
   headers: Record<string, HeaderValue>,
   bodyText: string,
+  secrets: readonly string[] = [],
 ): UpstreamError {
-  const message = upstreamErrorMessage(bodyText, status);
+  const details = readErrorBody(bodyText, status);
+  const message = scrub(details.message, secrets);
   let error: UpstreamError;
   if (status === 429) {
     error = new UpstreamRateLimitError(message, provider);
     error.retryAfterSeconds = parseRetryAfter(headers['retry-after']);
+    if (details.code) error.code = details.code; // rate_limit_exceeded, insufficient_quota
   } else if (status === 401 || status === 403) {
     error = new UpstreamAuthError(`${provider} rejected the gateway's API key (HTTP ${status})`, provider);
   } else if (status === 503 && provider === 'ollama' && /server busy/i.test(message)) {
@@ -84,26 +118,18 @@ export function errorFromUpstreamResponse(
     error.retryAfterSeconds = parseRetryAfter(headers['retry-after']);
   } else if (status === 408) {
     error = new UpstreamTimeoutError(message, provider);
-  } else if (status === 400 && /does not support/i.test(message)) {
+  } else if (status === 400 && provider === 'ollama' && /does not support/i.test(message)) {
+    // Ollama's "<model> does not support tools|thinking|insert": a capability error, not the caller's typo.
     error = new ModelCapabilityError(message, provider);
   } else if (status >= 400) {
     error = new UpstreamBadRequestError(message, provider, status);
-    const code = upstreamErrorCode(bodyText);
-    if (code) error.code = code;
+    if (details.code) error.code = details.code;
+    if (details.param) error.param = details.param;
   } else {
     error = new UpstreamProtocolError(`Unexpected upstream status ${status}`, provider);
   }
   error.upstreamStatus = status;
   return error;
-}
-
-function upstreamErrorCode(bodyText: string): string | undefined {
-  try {
-    const code = (JSON.parse(bodyText) as { error?: { code?: unknown } }).error?.code;
-    return typeof code === 'string' ? code : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 const TIMEOUT_CODES = new Set([

@@ -42,6 +42,8 @@ export interface UpstreamHttpOptions {
   headers: Record<string, string>;
   /** Open connections at most (undici default: unlimited). */
   connections?: number;
+  /** Values (the provider key) that must never appear in an error message built from an upstream body. */
+  secrets?: string[];
 }
 
 /**
@@ -54,10 +56,12 @@ export class UpstreamHttp {
   private readonly pool: Pool;
   private readonly basePath: string;
   private readonly headers: Record<string, string>;
+  private readonly secrets: string[];
 
   constructor(options: UpstreamHttpOptions) {
     const url = new URL(options.baseUrl);
     this.provider = options.provider;
+    this.secrets = options.secrets ?? [];
     this.basePath = url.pathname.replace(/\/+$/, '');
     this.headers = { 'content-type': 'application/json', accept: 'application/json', ...options.headers };
     this.pool = new Pool(url.origin, {
@@ -101,7 +105,13 @@ export class UpstreamHttp {
       const limit = response.statusCode >= 400 ? MAX_ERROR_BODY_BYTES : MAX_JSON_BODY_BYTES;
       const text = await readText(response.body, limit, this.provider);
       if (response.statusCode >= 400) {
-        throw errorFromUpstreamResponse(this.provider, response.statusCode, response.headers, text);
+        throw errorFromUpstreamResponse(
+          this.provider,
+          response.statusCode,
+          response.headers,
+          text,
+          this.secrets,
+        );
       }
       return { status: response.statusCode, headers: response.headers, text };
     } catch (err) {
@@ -153,7 +163,13 @@ export class UpstreamHttp {
       });
       if (response.statusCode >= 400) {
         const text = await readText(response.body, MAX_ERROR_BODY_BYTES, this.provider);
-        throw errorFromUpstreamResponse(this.provider, response.statusCode, response.headers, text);
+        throw errorFromUpstreamResponse(
+          this.provider,
+          response.statusCode,
+          response.headers,
+          text,
+          this.secrets,
+        );
       }
       return {
         status: response.statusCode,

@@ -18,9 +18,16 @@ export class SseEventParser {
   private data: string[] = [];
   private eventName: string | undefined;
   private pendingCR = false;
+  private started = false;
 
   push(chunk: Buffer | string): SseEvent[] {
     let text = typeof chunk === 'string' ? chunk : this.decoder.write(chunk);
+    // An empty read (or one holding only part of a multi-byte character) changes nothing.
+    if (text.length === 0) return [];
+    if (!this.started) {
+      this.started = true;
+      if (text.charCodeAt(0) === 0xfeff) text = text.slice(1); // a UTF-8 BOM is not data
+    }
     // A CR at the end of the previous read may be the first half of a CRLF.
     if (this.pendingCR) {
       this.pendingCR = false;
@@ -66,10 +73,9 @@ export class SseEventParser {
   private line(line: string, events: SseEvent[]): void {
     if (line.length === 0) {
       if (this.data.length > 0) {
-        events.push({
-          event: this.eventName,
-          data: this.data.length === 1 ? this.data[0] : this.data.join('\n'),
-        });
+        const data = this.data.length === 1 ? this.data[0] : this.data.join('\n');
+        // WHATWG: an event whose data buffer is empty is not dispatched.
+        if (data.length > 0) events.push({ event: this.eventName, data });
       }
       this.data = [];
       this.eventName = undefined;

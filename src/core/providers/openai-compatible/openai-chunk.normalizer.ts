@@ -16,9 +16,12 @@ export class OpenAiChunkNormalizer {
   private created = 0;
   private usage: Usage | undefined;
   private roleSent = false;
-  private finished = false;
+  /** Choice indexes that have carried their one finish reason. */
+  private readonly finished = new Set<number>();
+  /** Choice indexes seen so far (a stream with `n > 1` finishes each choice once). */
+  private readonly seen = new Set<number>();
   private sawDone = false;
-  private sawToolCalls = false;
+  private readonly toolCalls = new Set<number>();
 
   constructor(
     private readonly provider: string,
@@ -39,7 +42,7 @@ export class OpenAiChunkNormalizer {
     } catch {
       throw new UpstreamProtocolError(`${this.provider} sent an SSE event that is not JSON`, this.provider);
     }
-    if (!chunk || typeof chunk !== 'object') {
+    if (!chunk || typeof chunk !== 'object' || Array.isArray(chunk)) {
       throw new UpstreamProtocolError(
         `${this.provider} sent an SSE event that is not an object`,
         this.provider,
@@ -50,7 +53,11 @@ export class OpenAiChunkNormalizer {
     }
     const usage = asUsage(chunk.usage) ?? asUsage(chunk.x_groq?.usage);
     if (usage) this.usage = usage;
+    // Usage leaves only in the one usage chunk at the end (and only when the client asked for it).
     if (chunk.usage !== undefined) chunk.usage = undefined;
+    if (chunk.x_groq && typeof chunk.x_groq === 'object' && chunk.x_groq.usage !== undefined) {
+      chunk.x_groq.usage = undefined;
+    }
 
     const choices = chunk.choices;
     if (!Array.isArray(choices)) {
@@ -61,41 +68,63 @@ export class OpenAiChunkNormalizer {
       this.created = typeof chunk.created === 'number' ? chunk.created : Math.floor(Date.now() / 1000);
     }
     if (choices.length === 0) return; // a usage-only chunk: re-emitted by end()
-    chunk.id = this.id;
-    chunk.model = this.label;
-    if (this.finished) {
-      // OpenRouter repeats the finish chunk, and its 2025 usage chunk has an empty choice: drop both.
-      if (choices.every(isEmptyChoice)) return;
-      for (const choice of choices) choice.finish_reason = null;
-    } else {
-      for (const choice of choices) this.finishChoice(choice);
+    const kept: ChunkChoice[] = [];
+    for (const choice of choices) {
+      if (!choice || typeof choice !== 'object') {
+        throw new UpstreamProtocolError(
+          `${this.provider} sent a choice that is not an object`,
+          this.provider,
+        );
+      }
+      const index = typeof choice.index === 'number' ? choice.index : 0;
+      this.seen.add(index);
+      if (this.finished.has(index)) {
+        // OpenRouter repeats the finish chunk, and its 2025 usage chunk has an empty choice: drop both.
+        if (isEmptyChoice(choice)) continue;
+        choice.finish_reason = null;
+      } else {
+        this.finishChoice(choice, index);
+      }
+      kept.push(choice);
     }
+    if (kept.length === 0) return;
+    chunk.choices = kept;
+    chunk.id = this.id;
+    chunk.created = this.created;
+    chunk.model = this.label;
     if (!this.roleSent) {
       this.roleSent = true;
-      const delta = choices[0]?.delta;
+      const delta = kept[0].delta;
       if (delta && typeof delta === 'object') delta.role = 'assistant';
+      else kept[0].delta = { role: 'assistant' };
     }
     out.push(chunk);
   }
 
   /** The body ended: the usage chunk, or a throw when the stream was cut before it finished. */
   end(out: ChatCompletionChunk[]): void {
-    if (!this.finished) {
+    const open = [...this.seen].filter((index) => !this.finished.has(index));
+    if (this.finished.size === 0 || open.length > 0) {
       if (!this.sawDone || this.id === undefined) {
         throw new UpstreamProtocolError(`${this.provider} stream ended before it finished`, this.provider);
       }
       // `[DONE]` without a finish reason: close the turn ourselves so clients see exactly one finish.
-      this.finished = true;
-      out.push(
-        this.bare([{ index: 0, delta: {}, finish_reason: this.sawToolCalls ? 'tool_calls' : 'stop' }]),
-      );
+      const indexes = open.length > 0 ? open : [0];
+      const choices = indexes.map((index): ChunkChoice => ({
+        index,
+        delta: this.roleSent ? {} : { role: 'assistant' },
+        finish_reason: this.toolCalls.has(index) ? 'tool_calls' : 'stop',
+      }));
+      this.roleSent = true;
+      for (const index of indexes) this.finished.add(index);
+      out.push(this.bare(choices));
     }
     if (this.usage) out.push({ ...this.bare([]), usage: this.usage });
   }
 
-  private finishChoice(choice: ChunkChoice): void {
+  private finishChoice(choice: ChunkChoice, index: number): void {
     const delta = choice.delta;
-    if (delta && Array.isArray(delta.tool_calls) && delta.tool_calls.length > 0) this.sawToolCalls = true;
+    if (delta && Array.isArray(delta.tool_calls) && delta.tool_calls.length > 0) this.toolCalls.add(index);
     const reason = choice.finish_reason as unknown;
     if (reason === null || reason === undefined) {
       choice.finish_reason = null;
@@ -103,8 +132,8 @@ export class OpenAiChunkNormalizer {
     }
     if (reason === 'error')
       throw new UpstreamStreamError(`${this.provider} reported an error mid-stream`, this.provider);
-    choice.finish_reason = mapOpenAiFinishReason(reason, this.sawToolCalls);
-    this.finished = true;
+    choice.finish_reason = mapOpenAiFinishReason(reason, this.toolCalls.has(index));
+    this.finished.add(index);
   }
 
   private bare(choices: ChunkChoice[]): ChatCompletionChunk {

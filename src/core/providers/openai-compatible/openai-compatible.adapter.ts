@@ -45,6 +45,7 @@ export class OpenAiCompatibleAdapter implements ProviderAdapter {
       baseUrl: options.baseUrl,
       headers: { ...options.preset.headers, authorization: `Bearer ${options.apiKey}` },
       connections: options.connections,
+      secrets: [options.apiKey],
     });
   }
 
