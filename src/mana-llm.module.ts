@@ -1,4 +1,6 @@
 import { Module, Provider } from '@nestjs/common';
+import { CACHE_HEALTH } from './core/cache/cache-health';
+import { ResponseCache } from './core/cache/response-cache';
 import { ChatService } from './core/chat/chat.service';
 import { ManaLlmClient } from './core/mana-llm.client';
 import { ProviderHealthCache } from './core/health/provider-health.cache';
@@ -38,6 +40,8 @@ const providers: Provider[] = [
   AliasCatalog,
   RouteResolver,
   FallbackRouter,
+  ResponseCache,
+  { provide: CACHE_HEALTH, useExisting: ResponseCache },
   ChatService,
   ManaLlmClient,
   ApiKeyGuard,
@@ -60,6 +64,8 @@ const providers: Provider[] = [
     RouteResolver,
     RESOLVED_OPTIONS,
     LLM_METRICS,
+    ResponseCache,
+    CACHE_HEALTH,
     InFlightTracker,
     ShutdownCoordinator,
   ],

@@ -11,6 +11,7 @@ import {
   Max,
   Min,
   MinLength,
+  ValidateIf,
 } from 'class-validator';
 
 const toInt = ({ value }: { value: unknown }) =>
@@ -48,11 +49,27 @@ export class EnvironmentVariables {
   @IsOptional() @Transform(toInt) @IsInt() @Min(1) CIRCUIT_FAILURE_THRESHOLD?: number;
   @IsOptional() @Transform(toNum) @IsNumber() @Min(0.001) CIRCUIT_COOLDOWN?: number;
 
-  @IsOptional()
-  @IsUrl({ require_tld: false, require_protocol: true, protocols: ['redis', 'rediss'] })
+  @ValidateIf((env: EnvironmentVariables) => env.REDIS_URL !== undefined || env.CACHE_STORE === 'redis')
+  @IsUrl(
+    { require_tld: false, require_protocol: true, protocols: ['redis', 'rediss'] },
+    { message: 'REDIS_URL must be a redis:// or rediss:// URL (required when CACHE_STORE=redis)' },
+  )
   REDIS_URL?: string;
   @IsOptional() @IsIn(['memory', 'redis', 'none', '']) CACHE_STORE?: string;
-  @IsOptional() @Transform(toInt) @IsInt() @Min(1) CACHE_TTL?: number;
+  @IsOptional() @Transform(toNum) @IsNumber() @Min(0.001) CACHE_TTL?: number;
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) CACHE_MAX_ENTRIES?: number;
+  @IsOptional()
+  @Matches(/^\d+(\.\d+)?\s*(b|kb|mb|gb)?$/i, {
+    message: 'CACHE_MAX_BYTES must be a size like 64mb, 512kb or 1048576',
+  })
+  CACHE_MAX_BYTES?: string;
+  @IsOptional()
+  @Matches(/^[A-Za-z0-9:._{}-]{0,128}$/, {
+    message: 'CACHE_KEY_PREFIX must be at most 128 characters of A-Z a-z 0-9 : . _ - { }',
+  })
+  CACHE_KEY_PREFIX?: string;
+  /** Seconds one cache operation may take before the request goes on uncached. */
+  @IsOptional() @Transform(toNum) @IsNumber() @Min(0.001) CACHE_TIMEOUT?: number;
 
   @IsOptional() @IsString() CORS_ORIGINS?: string;
   @IsOptional() @IsString() MANA_LLM_API_KEYS?: string;

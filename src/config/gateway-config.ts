@@ -14,7 +14,15 @@ export interface GatewayConfig {
   /** From SIGTERM to closing the listener (readiness is 503 meanwhile); part of the grace. */
   shutdownDelayMs: number;
   keepAliveMs: number;
-  cache: { store: 'none' | 'memory' | 'redis'; redisUrl?: string; ttlSeconds: number };
+  cache: {
+    store: 'none' | 'memory' | 'redis';
+    redisUrl?: string;
+    ttlSeconds: number;
+    maxEntries: number;
+    maxBytes: number;
+    keyPrefix: string;
+    timeoutMs: number;
+  };
   manaLlm: ManaLlmOptions;
 }
 
@@ -56,7 +64,21 @@ export function loadGatewayConfig(raw: Record<string, string | undefined>): Gate
   const seconds = (v: number | undefined, d: number) => (v ?? d) * 1000;
   const cloud = (key: string | undefined, baseUrl: string | undefined) =>
     key && key.trim() ? { apiKey: key.trim(), baseUrl } : undefined;
-  const store = env.CACHE_STORE === 'memory' ? 'memory' : env.REDIS_URL ? 'redis' : 'none';
+  const store: GatewayConfig['cache']['store'] =
+    env.CACHE_STORE === 'memory' || env.CACHE_STORE === 'none' || env.CACHE_STORE === 'redis'
+      ? env.CACHE_STORE
+      : env.REDIS_URL
+        ? 'redis'
+        : 'none';
+  const cache: GatewayConfig['cache'] = {
+    store,
+    redisUrl: env.REDIS_URL,
+    ttlSeconds: env.CACHE_TTL ?? 3600,
+    maxEntries: env.CACHE_MAX_ENTRIES ?? 1000,
+    maxBytes: parseSize(env.CACHE_MAX_BYTES ?? '64mb'),
+    keyPrefix: env.CACHE_KEY_PREFIX ?? 'mana-llm:',
+    timeoutMs: seconds(env.CACHE_TIMEOUT, 0.2),
+  };
   return {
     port: env.PORT ?? 3025,
     logLevel: (env.LOG_LEVEL ?? 'info') as GatewayConfig['logLevel'],
@@ -66,7 +88,7 @@ export function loadGatewayConfig(raw: Record<string, string | undefined>): Gate
     shutdownGraceMs: seconds(env.SHUTDOWN_GRACE, 30),
     shutdownDelayMs: seconds(env.SHUTDOWN_DELAY, 1),
     keepAliveMs: seconds(env.STREAM_KEEPALIVE_INTERVAL, 10),
-    cache: { store, redisUrl: env.REDIS_URL, ttlSeconds: env.CACHE_TTL ?? 3600 },
+    cache,
     manaLlm: {
       ollama: {
         baseUrl: env.OLLAMA_URL ?? 'http://localhost:11434',
@@ -91,6 +113,7 @@ export function loadGatewayConfig(raw: Record<string, string | undefined>): Gate
       streamKeepAliveMs: seconds(env.STREAM_KEEPALIVE_INTERVAL, 10),
       bodyLimitBytes: parseSize(env.BODY_LIMIT ?? '25mb'),
       apiKeys: list(env.MANA_LLM_API_KEYS),
+      cache,
       images: { allowPrivate: env.IMAGE_URL_ALLOW_PRIVATE === 'true' || env.IMAGE_URL_ALLOW_PRIVATE === '1' },
     },
   };

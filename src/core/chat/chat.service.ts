@@ -1,5 +1,9 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { Observable, defer, filter, finalize, tap } from 'rxjs';
+import { Observable, defer, filter, finalize, from, switchMap, tap } from 'rxjs';
+import { CachedChat } from '../cache/chat-cache.entry';
+import { storeCompletedStream } from '../cache/chat-stream.cache';
+import { replayChunks } from '../cache/chat-stream.replay';
+import { CacheLookup, CacheStatus, ResponseCache } from '../cache/response-cache';
 import { CHAT_ENDPOINT, RequestContext } from '../context/request-context';
 import { isLlmError } from '../errors/llm-error';
 import { FallbackAttempt } from '../errors/routing-errors';
@@ -17,6 +21,8 @@ export interface ChatResult {
   /** `provider/model` that answered. */
   resolved: string;
   attempts: FallbackAttempt[];
+  /** `X-Mana-LLM-Cache`; `undefined` when no cache is configured. */
+  cache?: CacheStatus;
 }
 
 /** Chat completions: validation, routing with fallback, usage and request metrics. */
@@ -30,6 +36,7 @@ export class ChatService {
     @Inject(LLM_METRICS) private readonly metrics: LlmMetrics,
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(RESOLVED_OPTIONS) options: ResolvedManaLlmOptions,
+    private readonly cache: ResponseCache,
   ) {
     this.defaultModel = `ollama/${options.ollama.defaultModel}`;
   }
@@ -39,6 +46,11 @@ export class ChatService {
     return validateChatRequest(body, this.defaultModel);
   }
 
+  /** The response cache's verdict, taken before answering (HTTP sets `X-Mana-LLM-Cache` from it). */
+  lookupCache(request: ChatCompletionRequest, ctx: RequestContext): Promise<CacheLookup<CachedChat>> {
+    return this.cache.lookup<CachedChat>(CHAT_ENDPOINT, request, ctx);
+  }
+
   async complete(request: ChatCompletionRequest, ctx: RequestContext): Promise<ChatResult> {
     const started = this.clock.now();
     let model = 'none';
@@ -46,6 +58,12 @@ export class ChatService {
     let status = 200;
     try {
       const route = this.resolver.resolve(request.model);
+      const cached = await this.lookupCache(request, ctx);
+      if (cached.hit) {
+        model = cached.hit.resolved;
+        provider = model.slice(0, model.indexOf('/'));
+        return { completion: cached.hit.completion, resolved: model, attempts: [], cache: cached.status };
+      }
       const routed = await this.router.call(route, (adapter, entry) =>
         adapter.chat(entry.model, request, { signal: ctx.signal }),
       );
@@ -53,7 +71,8 @@ export class ChatService {
       provider = routed.entry.provider;
       const usage = routed.value.usage;
       if (usage) this.metrics.tokens(provider, model, ctx.app, usage.prompt_tokens, usage.completion_tokens);
-      return { completion: routed.value, resolved: model, attempts: routed.attempts };
+      await this.cache.store(cached, { resolved: model, completion: routed.value });
+      return { completion: routed.value, resolved: model, attempts: routed.attempts, cache: cached.status };
     } catch (err) {
       status = isLlmError(err) ? err.status : 500;
       throw err;
@@ -73,13 +92,20 @@ export class ChatService {
   /**
    * A cold stream of chunks, every one labelled with the answering `provider/model`. Usage always
    * feeds the token metrics; the `choices: []` usage chunk reaches the caller only when it asked
-   * (`stream_options.include_usage`).
+   * (`stream_options.include_usage`). A cache hit is replayed as a normal stream; a live stream is
+   * stored once it completes. `cached` is the verdict of `lookupCache` when the caller took it first.
    */
   stream(
     request: ChatCompletionRequest,
     ctx: RequestContext,
     flow?: StreamFlow,
+    cached?: CacheLookup<CachedChat>,
   ): Observable<ChatCompletionChunk> {
+    if (cached === undefined && this.cache.enabled) {
+      return defer(() => this.lookupCache(request, ctx)).pipe(
+        switchMap((lookup) => this.stream(request, ctx, flow, lookup)),
+      );
+    }
     const includeUsage = request.stream_options?.include_usage === true;
     return defer(() => {
       const started = this.clock.now();
@@ -94,10 +120,19 @@ export class ChatService {
         this.finish(ctx, model, provider, isLlmError(err) ? err.status : 500, started, true);
         throw err;
       }
+      if (cached?.hit) {
+        const resolved = cached.hit.resolved;
+        return from(replayChunks(cached.hit.completion, includeUsage)).pipe(
+          finalize(() =>
+            this.finish(ctx, resolved, resolved.slice(0, resolved.indexOf('/')), 200, started, true),
+          ),
+        );
+      }
       this.metrics.streamOpened();
       return this.router
         .stream(route, (adapter, entry) => adapter.chatStream(entry.model, request, { flow }))
         .pipe(
+          storeCompletedStream(this.cache, cached),
           tap({
             next: (chunk) => {
               if (first) {

@@ -50,8 +50,12 @@ export class ChatController {
     }
 
     if (request.stream === true) {
-      const writer = new SseWriter(res, { 'x-request-id': ctx.requestId }, this.options.keepAliveMs);
-      const subscription = this.chat.stream(request, ctx, writer.flow).subscribe({
+      // The cache verdict first: its header must be among the SSE response's (deferred) headers.
+      const cached = await this.chat.lookupCache(request, ctx);
+      const headers: Record<string, string> = { 'x-request-id': ctx.requestId };
+      if (cached.status) headers['x-mana-llm-cache'] = cached.status;
+      const writer = new SseWriter(res, headers, this.options.keepAliveMs);
+      const subscription = this.chat.stream(request, ctx, writer.flow, cached).subscribe({
         next: (chunk) => writer.chunk(chunk),
         error: (err: unknown) => writer.error(err, ctx.requestId),
         complete: () => writer.done(),
@@ -62,10 +66,12 @@ export class ChatController {
         writer.error(reason, ctx.requestId);
       });
       // The client left: abort the upstream at once (no tokens paid for a reader who is gone).
-      ctx.signal?.addEventListener('abort', () => {
+      const leave = () => {
         writer.abandon();
         subscription.unsubscribe();
-      });
+      };
+      if (ctx.signal?.aborted) leave();
+      else ctx.signal?.addEventListener('abort', leave);
       return;
     }
 
@@ -75,6 +81,7 @@ export class ChatController {
       'content-type': 'application/json; charset=utf-8',
       'content-length': Buffer.byteLength(payload),
       'x-mana-llm-resolved': result.resolved,
+      ...(result.cache ? { 'x-mana-llm-cache': result.cache } : undefined),
     });
     res.end(payload);
   }
