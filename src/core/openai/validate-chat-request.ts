@@ -34,7 +34,10 @@ export function validateChatRequest(body: unknown, defaultModel: string): ChatCo
   optionalBoolean(body, 'stream');
   if (body.stream_options !== undefined && body.stream_options !== null) {
     if (!isPlainObject(body.stream_options)) fail('stream_options', "'stream_options' must be an object");
-    optionalBoolean(body.stream_options, 'include_usage');
+    const includeUsage = body.stream_options.include_usage;
+    if (includeUsage !== undefined && includeUsage !== null && typeof includeUsage !== 'boolean') {
+      fail('stream_options.include_usage', "'stream_options.include_usage' must be a boolean");
+    }
   }
   optionalNumber(body, 'temperature', 0, 2);
   optionalNumber(body, 'top_p', 0, 1);

@@ -1,5 +1,9 @@
 import type { IncomingMessage } from 'node:http';
-import { InvalidRequestError, PayloadTooLargeError } from '../../core/errors/request-errors';
+import {
+  ClientAbortError,
+  InvalidRequestError,
+  PayloadTooLargeError,
+} from '../../core/errors/request-errors';
 
 type MaybeParsed = IncomingMessage & { body?: unknown; _body?: boolean };
 
@@ -50,9 +54,11 @@ export function readJsonBody(req: MaybeParsed, limitBytes: number): Promise<unkn
         );
       }
     };
-    const onError = (err: Error) => {
+    // The only errors a request stream has are the client's: it went away mid-body (ECONNRESET,
+    // "aborted"). That is no server fault to log, and nobody is left to answer.
+    const onError = () => {
       cleanup();
-      reject(err);
+      reject(new ClientAbortError());
     };
     req.on('data', onData);
     req.on('end', onEnd);
