@@ -207,8 +207,38 @@ describe('chat with OpenAI-compatible providers', () => {
       }
     });
 
-    it('should end a stream with an error frame and no [DONE] on an event: error after reasoning', async () => {
+    it('should answer 502 JSON when event: error comes after reasoning only (nothing committed the stream)', async () => {
       groq.on('POST', '/openai/v1/chat/completions', sseReply('groq/chat_stream_error_event.response.sse'));
+      const res = await post({
+        model: 'groq/openai/gpt-oss-120b',
+        stream: true,
+        messages: [{ role: 'user', content: 'hi' }],
+      });
+      expect(res.status).toBe(502);
+      expect(res.headers['content-type']).toBe('application/json; charset=utf-8');
+      const { error } = JSON.parse(res.body);
+      expect(error).toMatchObject({ type: 'upstream_error', code: 'upstream_stream_error', param: null });
+      expect(error.message).toMatch(/^Tool call validation failed: /);
+
+      await expect(
+        client.chat.completions.create({
+          model: 'groq/openai/gpt-oss-120b',
+          stream: true,
+          messages: [{ role: 'user', content: 'hi' }],
+        }),
+      ).rejects.toMatchObject({ status: 502, code: 'upstream_stream_error' });
+    });
+
+    it('should end a stream with an error frame and no [DONE] on an event: error after content', async () => {
+      const text = sseEvents(fixture('groq/chat_stream_text.response.sse'));
+      const errorEvent = sseEvents(fixture('groq/chat_stream_error_event.response.sse')).pop()!;
+      expect(errorEvent.startsWith('event: error\n')).toBe(true);
+      groq.on('POST', '/openai/v1/chat/completions', {
+        headers: SSE,
+        pieces: [...text.slice(0, -2), errorEvent],
+        delayMs: 1,
+      });
+
       const res = await post({
         model: 'groq/openai/gpt-oss-120b',
         stream: true,
@@ -217,28 +247,25 @@ describe('chat with OpenAI-compatible providers', () => {
       expect(res.status).toBe(200);
       const parsed = parseStream(res.body);
       checkChunks(parsed.chunks, 'groq/openai/gpt-oss-120b');
-      expect(reasoningOf(parsed.chunks).startsWith('We need to call the tool with invalid parameters')).toBe(
-        true,
-      );
+      expect(textOf(parsed.chunks).endsWith('expected result for the valid call.')).toBe(true);
+      expect(parsed.chunks.some((c) => c.choices.some((ch) => ch.finish_reason))).toBe(false);
       expect(parsed.done).toBe(false);
       expect(parsed.error).toMatchObject({ type: 'upstream_error', code: 'upstream_stream_error' });
-      expect(parsed.error!.message).toContain('Tool call validation failed');
-    });
+      expect(parsed.error!.message).toMatch(/^Tool call validation failed: /);
 
-    it('should make the openai client throw on the error frame after the chunks before it', async () => {
-      groq.on('POST', '/openai/v1/chat/completions', sseReply('groq/chat_stream_error_event.response.sse'));
+      // The official client yields the chunks, then throws on the error frame.
       const stream = await client.chat.completions.create({
         model: 'groq/openai/gpt-oss-120b',
         stream: true,
         messages: [{ role: 'user', content: 'hi' }],
       });
-      let seen = 0;
+      let streamed = '';
       await expect(
         (async () => {
-          for await (const chunk of stream) if (chunk.choices.length) seen++;
+          for await (const chunk of stream) streamed += chunk.choices[0]?.delta.content ?? '';
         })(),
       ).rejects.toThrow(/Tool call validation failed/);
-      expect(seen).toBeGreaterThan(10);
+      expect(streamed).toBe(textOf(parsed.chunks));
     });
   });
 
@@ -304,7 +331,7 @@ describe('chat with OpenAI-compatible providers', () => {
       expect(usage).toMatchObject({ prompt_tokens: 254, completion_tokens: 5, total_tokens: 259 });
     });
 
-    it('should end with an error frame on the in-band error chunk after 17 keep-alive comments', async () => {
+    it('should answer 502 JSON for the in-band error chunk after 17 keep-alive comments and reasoning only', async () => {
       openrouter.on(
         'POST',
         '/api/v1/chat/completions',
@@ -315,16 +342,14 @@ describe('chat with OpenAI-compatible providers', () => {
         stream: true,
         messages: [{ role: 'user', content: 'hi' }],
       });
-      const parsed = parseStream(res.body);
-      checkChunks(parsed.chunks, 'openrouter/minimax/minimax-m2:free');
-      expect(reasoningOf(parsed.chunks)).toBe('We need to respond to a greeting. The user');
-      expect(parsed.chunks.filter((c) => c.choices.some((ch) => ch.finish_reason))).toHaveLength(1);
-      expect(parsed.done).toBe(false);
-      expect(parsed.error).toEqual({
-        message: 'Token limit reached',
-        type: 'upstream_error',
-        code: 'upstream_stream_error',
-        param: null,
+      expect(res.status).toBe(502);
+      expect(JSON.parse(res.body)).toEqual({
+        error: {
+          message: 'Token limit reached',
+          type: 'upstream_error',
+          code: 'upstream_stream_error',
+          param: null,
+        },
       });
     });
 
