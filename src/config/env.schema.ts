@@ -44,6 +44,8 @@ export class EnvironmentVariables {
   @IsOptional() @Transform(toNum) @IsNumber() @Min(0.001) PROVIDER_TIMEOUT?: number;
 
   @IsOptional() @IsString() @MinLength(1) ALIASES_PATH?: string;
+  /** Seconds between checks of the aliases file for changes (reloaded when it changed). */
+  @IsOptional() @Transform(toNum) @IsNumber() @Min(0.001) ALIASES_WATCH_INTERVAL?: number;
   @IsOptional() @Transform(toNum) @IsNumber() @Min(0.001) HEALTH_PROBE_INTERVAL?: number;
   @IsOptional() @Transform(toNum) @IsNumber() @Min(0.001) HEALTH_PROBE_TIMEOUT?: number;
   @IsOptional() @Transform(toInt) @IsInt() @Min(1) CIRCUIT_FAILURE_THRESHOLD?: number;

@@ -101,7 +101,11 @@ export function loadGatewayConfig(raw: Record<string, string | undefined>): Gate
       groq: cloud(env.GROQ_API_KEY, env.GROQ_BASE_URL),
       together: cloud(env.TOGETHER_API_KEY, env.TOGETHER_BASE_URL),
       providerTimeoutMs: seconds(env.PROVIDER_TIMEOUT, 60),
-      aliases: { path: env.ALIASES_PATH ?? './aliases.yaml', required: env.ALIASES_PATH !== undefined },
+      aliases: {
+        path: env.ALIASES_PATH ?? './aliases.yaml',
+        required: env.ALIASES_PATH !== undefined,
+        watchIntervalMs: seconds(env.ALIASES_WATCH_INTERVAL, 2),
+      },
       breaker: {
         failureThreshold: env.CIRCUIT_FAILURE_THRESHOLD ?? 2,
         cooldownMs: seconds(env.CIRCUIT_COOLDOWN, 60),

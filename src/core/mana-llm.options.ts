@@ -28,8 +28,13 @@ export interface ManaLlmOptions {
   together?: CloudProviderOptions;
   /** Default timeout of the cloud providers. */
   providerTimeoutMs?: number;
-  /** Aliases: a YAML file (`path`), or an inline map. */
-  aliases?: { path?: string; required?: boolean } | { inline: Record<string, AliasDefinition> };
+  /**
+   * Aliases: a YAML file (`path`; reloaded on SIGHUP and when it changes, polled every
+   * `watchIntervalMs`, default 2000), or an inline map.
+   */
+  aliases?:
+    | { path?: string; required?: boolean; watchIntervalMs?: number }
+    | { inline: Record<string, AliasDefinition> };
   breaker?: { failureThreshold?: number; cooldownMs?: number };
   probe?: { enabled?: boolean; intervalMs?: number; timeoutMs?: number };
   images?: { allowPrivate?: boolean; maxBytes?: number; timeoutMs?: number };
@@ -56,7 +61,9 @@ export interface ResolvedCloudProvider {
 export interface ResolvedManaLlmOptions {
   ollama: { baseUrl: string; defaultModel: string; timeoutMs: number; numCtx?: number };
   cloud: Partial<Record<Exclude<ProviderName, 'ollama'>, ResolvedCloudProvider>>;
-  aliases: { path?: string; required: boolean } | { inline: Record<string, AliasDefinition> };
+  aliases:
+    | { path?: string; required: boolean; watchIntervalMs: number }
+    | { inline: Record<string, AliasDefinition> };
   breaker: { failureThreshold: number; cooldownMs: number };
   probe: { enabled: boolean; intervalMs: number; timeoutMs: number };
   images: { allowPrivate: boolean; maxBytes: number; timeoutMs: number };

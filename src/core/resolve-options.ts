@@ -58,7 +58,11 @@ export function resolveOptions(options: ManaLlmOptions): ResolvedManaLlmOptions 
     if (!a.inline || typeof a.inline !== 'object') problems.push('aliases.inline must be an object');
     aliases = { inline: (a.inline ?? {}) as Record<string, AliasDefinition> };
   } else {
-    aliases = { path: a?.path, required: a?.required ?? false };
+    aliases = {
+      path: a?.path,
+      required: a?.required ?? false,
+      watchIntervalMs: positive('aliases.watchIntervalMs', a?.watchIntervalMs, 2_000),
+    };
   }
 
   const resolved: ResolvedManaLlmOptions = {

@@ -1,128 +1,155 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync, Stats, statSync } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { Inject, Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
-import { parse as parseYaml } from 'yaml';
-import { AliasDefinition, ResolvedManaLlmOptions } from '../mana-llm.options';
-import { isProviderName } from '../providers/provider-adapter';
+import { ResolvedManaLlmOptions } from '../mana-llm.options';
 import { RESOLVED_OPTIONS } from '../tokens';
-import { ALIAS_PREFIX, ChainEntry } from './model-ref';
+import { Alias, parseAliases, parseAliasesYaml } from './alias-file.parser';
 
-export interface Alias {
-  id: string;
-  description: string;
-  chain: ChainEntry[];
-}
+export type { Alias } from './alias-file.parser';
+export { parseAliases, parseAliasesYaml } from './alias-file.parser';
 
-/** Validates an aliases document; returns the aliases or throws one error listing every problem. */
-export function parseAliases(doc: unknown, source: string): Map<string, Alias> {
-  const problems: string[] = [];
-  const out = new Map<string, Alias>();
-  const root = doc === null || doc === undefined ? {} : doc;
-  const aliases = (root as { aliases?: unknown }).aliases;
-  if (
-    typeof root !== 'object' ||
-    Array.isArray(root) ||
-    (aliases !== undefined && aliases !== null && (typeof aliases !== 'object' || Array.isArray(aliases)))
-  ) {
-    throw new Error(`${source}: expected a mapping 'aliases: {<id>: {description, chain}}'`);
-  }
-  for (const [id, raw] of Object.entries((aliases ?? {}) as Record<string, unknown>)) {
-    if (!id.startsWith(ALIAS_PREFIX) || id.length === ALIAS_PREFIX.length) {
-      problems.push(`alias '${id}': ids must start with '${ALIAS_PREFIX}'`);
-      continue;
-    }
-    const def = raw as Partial<AliasDefinition> | null;
-    if (!def || typeof def !== 'object' || !Array.isArray(def.chain) || def.chain.length === 0) {
-      problems.push(`alias '${id}': 'chain' must be a non-empty list`);
-      continue;
-    }
-    if (def.description !== undefined && typeof def.description !== 'string') {
-      problems.push(`alias '${id}': 'description' must be a string`);
-    }
-    const chain: ChainEntry[] = [];
-    def.chain.forEach((entry, i) => {
-      const slash = typeof entry === 'string' ? entry.indexOf('/') : -1;
-      const prefix = slash > 0 ? (entry as string).slice(0, slash) : '';
-      if (typeof entry !== 'string' || slash <= 0 || slash === entry.length - 1 || !isProviderName(prefix)) {
-        problems.push(
-          `alias '${id}': chain[${i}] '${String(entry)}' must be a concrete 'provider/model' with a known provider`,
-        );
-        return;
-      }
-      chain.push({ provider: prefix, model: entry.slice(slash + 1), label: entry });
-    });
-    out.set(id, { id, description: def.description ?? '', chain });
-  }
-  if (problems.length > 0)
-    throw new Error(`${source} is invalid:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
-  return out;
-}
+export type ReloadTrigger = 'SIGHUP' | 'file change' | 'manual';
 
 /**
- * The `mana/...` aliases: from an inline map or `aliases.yaml`, validated at boot (a broken file stops
- * the boot), reloaded on SIGHUP (a broken file then keeps the last good state and logs why).
+ * The `mana/...` aliases, from an inline map or an aliases file. The file is validated at boot (a
+ * broken file, or a missing explicitly configured one, stops the boot), then reloaded on SIGHUP and
+ * whenever it changes; a reload that fails keeps the last good aliases and logs why.
+ *
+ * Changes are found by polling `stat` (which follows symlinks) every `watchIntervalMs`: it sees a
+ * Kubernetes ConfigMap update — a swap of the `..data` symlink that an `fs.watch` on the file misses
+ * — and it compares against the file as it was when the aliases were read, so an edit right after
+ * boot is not lost.
  */
 @Injectable()
 export class AliasCatalog implements OnModuleInit, OnModuleDestroy {
   private readonly logger = new Logger('AliasCatalog');
-  private aliases = new Map<string, Alias>();
+  private aliases: ReadonlyMap<string, Alias> = new Map();
   private readonly path: string | undefined;
-  private readonly onHup = () => this.reload();
+  private readonly watchIntervalMs: number = 0;
+  /** The text of the last good load: a change of metadata alone reloads nothing. */
+  private loadedText: string | undefined;
+  /** The file's identity (inode, mtime, size) when last looked at, or `missing`. */
+  private seen: string | undefined;
+  private poll: NodeJS.Timeout | undefined;
+  private polling = false;
+  private readonly onHup = () => void this.reload('SIGHUP');
 
   constructor(@Inject(RESOLVED_OPTIONS) options: ResolvedManaLlmOptions) {
     const config = options.aliases;
     if ('inline' in config) {
-      this.aliases = parseAliases({ aliases: config.inline }, 'aliases option');
+      this.aliases = parseAliases({ aliases: config.inline }, 'the aliases option');
       return;
     }
     const path = resolve(config.path ?? './aliases.yaml');
-    if (!existsSync(path)) {
-      if (config.required) throw new Error(`ALIASES_PATH ${path} does not exist`);
-      this.logger.warn(`no aliases file at ${path}: no mana/ aliases are defined`);
-      return;
+    let text: string;
+    try {
+      this.seen = identity(statSync(path));
+      text = readFileSync(path, 'utf8');
+    } catch (err) {
+      const missing = (err as NodeJS.ErrnoException).code === 'ENOENT';
+      if (missing && !config.required) {
+        this.logger.warn(`no aliases file at ${path}: no mana/ aliases are defined`);
+        return;
+      }
+      throw new Error(
+        missing
+          ? `aliases file ${path} does not exist (ALIASES_PATH)`
+          : `cannot read aliases file ${path}: ${(err as Error).message}`,
+      );
     }
+    this.aliases = parseAliasesYaml(text, `aliases file ${path}`);
+    this.loadedText = text;
     this.path = path;
-    this.aliases = this.load(path);
+    this.watchIntervalMs = config.watchIntervalMs;
+    this.logger.log(`loaded ${this.aliases.size} aliases from ${path}`);
   }
 
   onModuleInit(): void {
-    if (this.path) process.on('SIGHUP', this.onHup);
+    if (!this.path || this.poll) return;
+    process.on('SIGHUP', this.onHup);
+    this.poll = setInterval(() => void this.checkFile(), this.watchIntervalMs);
+    this.poll.unref(); // never keeps the process alive on its own
   }
 
   onModuleDestroy(): void {
     process.off('SIGHUP', this.onHup);
+    clearInterval(this.poll);
+    this.poll = undefined;
   }
 
   get(id: string): Alias | undefined {
     return this.aliases.get(id);
   }
 
+  /** Every alias, in file order. */
   list(): Alias[] {
     return [...this.aliases.values()];
   }
 
-  /** Re-reads the file; on any problem the previous aliases stay. Returns whether it took. */
-  reload(): boolean {
-    if (!this.path) return false;
+  /** The file the aliases come from, if any. */
+  get file(): string | undefined {
+    return this.path;
+  }
+
+  /**
+   * Re-reads the file; on any problem the previous aliases stay and the reason is logged.
+   * Returns whether the file's aliases are the ones in use now.
+   */
+  reload(trigger: ReloadTrigger = 'manual'): boolean {
+    const path = this.path;
+    if (!path) return false;
+    let text: string;
     try {
-      this.aliases = this.load(this.path);
-      this.logger.log(`reloaded ${this.aliases.size} aliases from ${this.path}`);
-      return true;
+      text = readFileSync(path, 'utf8');
     } catch (err) {
       this.logger.error(
-        `alias reload failed, keeping the previous ${this.aliases.size} aliases: ${(err as Error).message}`,
+        `alias reload (${trigger}) failed, keeping the previous ${this.aliases.size} aliases: ` +
+          `cannot read ${path}: ${(err as Error).message}`,
       );
       return false;
     }
+    if (trigger === 'file change' && text === this.loadedText) return true;
+    try {
+      this.aliases = parseAliasesYaml(text, `aliases file ${path}`);
+    } catch (err) {
+      this.logger.error(
+        `alias reload (${trigger}) failed, keeping the previous ${this.aliases.size} aliases: ${(err as Error).message}`,
+      );
+      return false;
+    }
+    this.loadedText = text;
+    this.logger.log(`reloaded ${this.aliases.size} aliases from ${path} (${trigger})`);
+    return true;
   }
 
-  private load(path: string): Map<string, Alias> {
-    let doc: unknown;
+  /** One poll: reload when the file's identity changed since it was last looked at. */
+  private async checkFile(): Promise<void> {
+    const path = this.path;
+    if (!path || this.polling) return;
+    this.polling = true;
     try {
-      doc = parseYaml(readFileSync(path, 'utf8'));
-    } catch (err) {
-      throw new Error(`${path} is not valid YAML: ${(err as Error).message}`);
+      let now: string;
+      try {
+        now = identity(await stat(path));
+      } catch {
+        now = 'missing';
+      }
+      if (now === this.seen || !this.poll) return;
+      this.seen = now;
+      if (now === 'missing') {
+        this.logger.warn(
+          `aliases file ${path} disappeared; keeping the current ${this.aliases.size} aliases`,
+        );
+        return;
+      }
+      this.reload('file change');
+    } finally {
+      this.polling = false;
     }
-    return parseAliases(doc, path);
   }
+}
+
+function identity(stats: Stats): string {
+  return `${stats.dev}:${stats.ino}:${stats.mtimeMs}:${stats.size}`;
 }
