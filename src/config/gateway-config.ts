@@ -1,6 +1,7 @@
 import { plainToInstance } from 'class-transformer';
 import { validateSync } from 'class-validator';
 import { ManaLlmOptions } from '../core/mana-llm.options';
+import { checkModelId } from '../core/openai/request-checks';
 import { EnvironmentVariables } from './env.schema';
 
 /** Everything the standalone service needs, typed; built once from the environment. */
@@ -43,6 +44,23 @@ function list(value: string | undefined): string[] {
     .filter((s) => s.length > 0);
 }
 
+/** Constraints that say what kind of value is expected: when one failed, the range checks add nothing. */
+const TYPE_CONSTRAINTS = ['isInt', 'isNumber', 'isUrl', 'isIn', 'isBooleanString', 'matches', 'isString'];
+
+/**
+ * One line per bad variable, naming it. Secrets are never echoed: API keys are hidden, and a URL's
+ * credentials (`redis://:password@host`) are masked.
+ */
+function problemLine(name: string, constraints: Record<string, string>, value: string | undefined): string {
+  const typeFailure = TYPE_CONSTRAINTS.find((c) => constraints[c] !== undefined);
+  const reasons = typeFailure ? [constraints[typeFailure]] : Object.values(constraints);
+  let shown: string;
+  if (value === undefined) shown = 'nothing';
+  else if (/KEY/.test(name)) shown = 'a value that is not shown';
+  else shown = JSON.stringify(value.replace(/\/\/[^/@\s]*@/, '//***@'));
+  return `${name}: ${reasons.join('; ')} (got ${shown})`;
+}
+
 /**
  * Validates the environment (SPEC §7) and applies defaults. Throws one error whose message has one
  * line per bad variable, each naming it.
@@ -54,12 +72,24 @@ export function loadGatewayConfig(raw: Record<string, string | undefined>): Gate
     if (value !== undefined && value !== '') present[key] = value;
   const env = plainToInstance(EnvironmentVariables, present, { enableImplicitConversion: false });
   const errors = validateSync(env, { skipMissingProperties: false, forbidUnknownValues: false });
-  if (errors.length > 0) {
-    const lines = errors.map((e) => {
-      const got = JSON.stringify(present[e.property]);
-      return `${e.property}: ${Object.values(e.constraints ?? {}).join('; ')} (got ${got})`;
-    });
-    throw new ConfigValidationError(`Invalid configuration:\n${lines.map((l) => `  ${l}`).join('\n')}`);
+  const problems = errors.map((e) => problemLine(e.property, e.constraints ?? {}, present[e.property]));
+  // Values class-validator cannot judge: a size of 0 bytes, a default model no request could name.
+  if (
+    env.BODY_LIMIT !== undefined &&
+    !problems.some((p) => p.startsWith('BODY_LIMIT:')) &&
+    parseSize(env.BODY_LIMIT) < 1
+  )
+    problems.push(`BODY_LIMIT: BODY_LIMIT must be at least 1 byte (got ${JSON.stringify(env.BODY_LIMIT)})`);
+  const defaultModel = env.OLLAMA_DEFAULT_MODEL;
+  if (defaultModel !== undefined && !problems.some((p) => p.startsWith('OLLAMA_DEFAULT_MODEL:'))) {
+    try {
+      checkModelId(defaultModel, 'OLLAMA_DEFAULT_MODEL');
+    } catch (err) {
+      problems.push(`OLLAMA_DEFAULT_MODEL: ${(err as Error).message} (got ${JSON.stringify(defaultModel)})`);
+    }
+  }
+  if (problems.length > 0) {
+    throw new ConfigValidationError(`Invalid configuration:\n${problems.map((l) => `  ${l}`).join('\n')}`);
   }
   const seconds = (v: number | undefined, d: number) => (v ?? d) * 1000;
   const cloud = (key: string | undefined, baseUrl: string | undefined) =>

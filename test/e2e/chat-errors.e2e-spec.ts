@@ -17,7 +17,7 @@ import { RunningGateway, startGateway } from '../support/gateway';
 import { RawResponse, rawRequest } from '../support/sse-client';
 
 const OPENAI_CHAT = '/v1/chat/completions';
-const user = [{ role: 'user', content: 'hi' }];
+const user: OpenAI.ChatCompletionMessageParam[] = [{ role: 'user', content: 'hi' }];
 
 /** A port nothing listens on (bound, then released). */
 async function closedPort(): Promise<number> {
