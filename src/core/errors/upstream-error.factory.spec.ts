@@ -108,6 +108,7 @@ describe(errorFromUpstreamResponse.name, () => {
     const busy = errorFromUpstreamResponse('ollama', 503, {}, body('ollama/error_503_server_busy.json'));
     expect(busy).toBeInstanceOf(ProviderBusyError);
     expect(busy.countsAsProviderFailure).toBe(false);
+    expect(busy.retryable).toBe(true);
     expect(busy.message).toBe('server busy, please try again.  maximum pending requests exceeded');
     expect(
       errorFromUpstreamResponse('openai', 503, {}, body('ollama/error_503_server_busy.json')),
