@@ -91,7 +91,7 @@ export class ImageFetcher implements ImageInliner {
           headers: { accept: 'image/*' },
         });
         if (response.statusCode >= 300 && response.statusCode < 400 && response.headers.location) {
-          response.body.destroy();
+          discard(response);
           current = new URL(String(response.headers.location), target).toString();
           continue;
         }
@@ -131,7 +131,7 @@ export class ImageFetcher implements ImageInliner {
 
   private async readImage(response: Dispatcher.ResponseData, param: string): Promise<string> {
     if (response.statusCode >= 300) {
-      response.body.destroy();
+      discard(response);
       throw new InvalidRequestError(`Image download failed with HTTP ${response.statusCode}`, param);
     }
     const type = String(response.headers['content-type'] ?? '')
@@ -139,7 +139,7 @@ export class ImageFetcher implements ImageInliner {
       .trim()
       .toLowerCase();
     if (!type.startsWith('image/')) {
-      response.body.destroy();
+      discard(response);
       throw new InvalidRequestError(
         `Image URL did not return an image (content-type '${type || 'none'}')`,
         param,
@@ -148,7 +148,7 @@ export class ImageFetcher implements ImageInliner {
     const tooLarge = () =>
       new InvalidRequestError(`Image is larger than the limit of ${this.options.maxBytes} bytes`, param);
     if (Number(response.headers['content-length']) > this.options.maxBytes) {
-      response.body.destroy();
+      discard(response);
       throw tooLarge();
     }
     const chunks: Buffer[] = [];
@@ -156,13 +156,22 @@ export class ImageFetcher implements ImageInliner {
     for await (const chunk of response.body as AsyncIterable<Buffer>) {
       size += chunk.length;
       if (size > this.options.maxBytes) {
-        response.body.destroy();
+        discard(response);
         throw tooLarge();
       }
       chunks.push(chunk);
     }
     return `data:${type};base64,${Buffer.concat(chunks, size).toString('base64')}`;
   }
+}
+
+/**
+ * Drops a body we will not read. `destroy()` without a listener would surface undici's
+ * RequestAbortedError as an unhandled 'error' event and take the process down.
+ */
+function discard(response: Dispatcher.ResponseData): void {
+  response.body.on('error', () => undefined);
+  response.body.destroy();
 }
 
 function refusedError(address: string, param: string): InvalidRequestError {
