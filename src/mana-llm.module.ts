@@ -2,10 +2,12 @@ import { Module, Provider } from '@nestjs/common';
 import { CACHE_HEALTH } from './core/cache/cache-health';
 import { ResponseCache } from './core/cache/response-cache';
 import { ChatService } from './core/chat/chat.service';
+import { EmbeddingsService } from './core/embeddings/embeddings.service';
 import { ManaLlmClient } from './core/mana-llm.client';
 import { ProviderHealthCache } from './core/health/provider-health.cache';
 import { ManaLlmOptions, ResolvedManaLlmOptions } from './core/mana-llm.options';
 import { NoopLlmMetrics } from './core/metrics/llm-metrics';
+import { ModelCatalog } from './core/models/model-catalog';
 import { ProviderRegistry } from './core/providers/provider-registry';
 import { resolveOptions } from './core/resolve-options';
 import { AliasCatalog } from './core/routing/alias-catalog';
@@ -43,6 +45,8 @@ const providers: Provider[] = [
   ResponseCache,
   { provide: CACHE_HEALTH, useExisting: ResponseCache },
   ChatService,
+  EmbeddingsService,
+  ModelCatalog,
   ManaLlmClient,
   ApiKeyGuard,
   InFlightTracker,
@@ -58,6 +62,8 @@ const providers: Provider[] = [
   exports: [
     ManaLlmClient,
     ChatService,
+    EmbeddingsService,
+    ModelCatalog,
     ProviderRegistry,
     ProviderHealthCache,
     AliasCatalog,

@@ -1,5 +1,7 @@
 import { Type } from '@nestjs/common';
 import { ChatController } from './chat/chat.controller';
+import { EmbeddingsController } from './embeddings/embeddings.controller';
+import { ModelsController } from './models/models.controller';
 
 /** Every controller `ManaLlmModule` mounts when `controllers` is on. */
-export const HTTP_CONTROLLERS: Type<unknown>[] = [ChatController];
+export const HTTP_CONTROLLERS: Type<unknown>[] = [ChatController, EmbeddingsController, ModelsController];
