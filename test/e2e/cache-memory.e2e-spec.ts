@@ -48,6 +48,22 @@ describe('response cache in process memory', () => {
       expect(ollama.calls('/api/chat')).toHaveLength(1);
       const health = JSON.parse((await rawRequest(`${gateway.url}/v1/health`)).body) as { cache: unknown };
       expect(health.cache).toEqual({ store: 'memory', healthy: true });
+
+      await rawRequest(`${gateway.url}/v1/chat/completions`, {
+        body: payload,
+        headers: { 'cache-control': 'no-cache' },
+      });
+      const metrics = (await rawRequest(`${gateway.url}/metrics`)).body;
+      for (const [result, count] of [
+        ['hit', 1],
+        ['miss', 1],
+        ['bypass', 1],
+        ['error', 0],
+      ] as const) {
+        expect(metrics).toContain(
+          `mana_llm_cache_requests_total{endpoint="/v1/chat/completions",result="${result}"} ${count}\n`,
+        );
+      }
     });
 
     it('should send no cache header at all when no cache is configured', async () => {

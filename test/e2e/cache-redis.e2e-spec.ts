@@ -326,6 +326,26 @@ describe('response cache on Redis', () => {
     expect(ollama.calls('/api/embed')).toHaveLength(1);
   });
 
+  it('should let Redis expire an answer after CACHE_TTL, decimals included', async () => {
+    const shortLived = await startGateway({
+      OLLAMA_URL: ollama.url,
+      REDIS_URL: redis.url,
+      CACHE_KEY_PREFIX: prefix,
+      CACHE_TTL: '0.35',
+    });
+    try {
+      ollama.on('POST', '/api/chat', ollamaJson());
+      const payload = body();
+      await chat(shortLived.url, payload);
+      expect((await chat(shortLived.url, payload)).headers['x-mana-llm-cache']).toBe('HIT');
+      await new Promise((r) => setTimeout(r, 450));
+      expect((await chat(shortLived.url, payload)).headers['x-mana-llm-cache']).toBe('MISS');
+      expect(ollama.calls('/api/chat')).toHaveLength(2);
+    } finally {
+      await shortLived.close();
+    }
+  });
+
   it('should report the store in /v1/health', async () => {
     const res: RawResponse = await rawRequest(`${gateway.url}/v1/health`);
     expect(res.status).toBe(200);

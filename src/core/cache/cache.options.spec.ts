@@ -25,6 +25,11 @@ describe('resolveCacheOptions', () => {
     expect(problems).toEqual([]);
   });
 
+  it('should keep the ttl a whole number of milliseconds when the seconds have decimals', () => {
+    expect(resolveCacheOptions({ store: 'memory', ttlSeconds: 1.1 }, []).ttlMs).toBe(1100);
+    expect(resolveCacheOptions({ store: 'memory', ttlSeconds: 0.0001 }, []).ttlMs).toBe(1);
+  });
+
   it('should list every bad setting when several are wrong', () => {
     const problems: string[] = [];
     resolveCacheOptions({ store: 'redis', ttlSeconds: -1, maxEntries: 1.5, timeoutMs: 0 }, problems);

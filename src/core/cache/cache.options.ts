@@ -67,7 +67,8 @@ export function resolveCacheOptions(
   return {
     store,
     redisUrl: store === 'redis' ? o.redisUrl : undefined,
-    ttlMs: positive('ttlSeconds', o.ttlSeconds, 3600) * 1000,
+    // Whole milliseconds: Redis `SET ... PX` takes an integer (1.1 s * 1000 is 1100.0000000000002).
+    ttlMs: Math.max(1, Math.round(positive('ttlSeconds', o.ttlSeconds, 3600) * 1000)),
     maxEntries: positive('maxEntries', o.maxEntries, 1000, true),
     maxBytes: positive('maxBytes', o.maxBytes, 64 * 1024 * 1024, true),
     keyPrefix: String(keyPrefix),

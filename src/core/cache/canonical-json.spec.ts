@@ -42,6 +42,13 @@ describe(canonicalJson.name, () => {
     );
   });
 
+  it('should keep a __proto__ key of a parsed body as an ordinary key when sorting copies it', () => {
+    const a = JSON.parse('{"z":1,"__proto__":{"x":1}}') as unknown;
+    const b = JSON.parse('{"z":1,"__proto__":{"x":2}}') as unknown;
+    expect(canonicalJson(a)).toBe('{"__proto__":{"x":1},"z":1}');
+    expect(canonicalJson(a, new Set())).not.toBe(canonicalJson(b, new Set()));
+  });
+
   it('should write undefined array elements as null as JSON.stringify does', () => {
     expect(canonicalJson([undefined, 1])).toBe('[null,1]');
   });
