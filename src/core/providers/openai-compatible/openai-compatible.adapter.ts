@@ -72,7 +72,8 @@ export class OpenAiCompatibleAdapter implements ProviderAdapter {
       ...withoutOllamaExtensions(request),
       model,
       stream: true,
-      stream_options: { include_usage: true },
+      // Other stream options the caller set (e.g. OpenAI's include_obfuscation) are kept.
+      stream_options: { ...request.stream_options, include_usage: true },
     };
     return readUpstreamStream({
       http: this.http,
