@@ -141,6 +141,64 @@ describe('chat with OpenAI-compatible providers', () => {
         });
       }
     });
+    it("should keep the caller's other stream_options upstream and still strip the usage it did not ask for", async () => {
+      openai.on('POST', '/v1/chat/completions', sseReply('openai/chat_stream_usage.response.sse'));
+      const res = await post({
+        model: 'openai/gpt-3.5-turbo',
+        stream: true,
+        stream_options: { include_obfuscation: false },
+        messages: [{ role: 'user', content: 'Count from 1 to 5' }],
+      });
+      const parsed = parseStream(res.body);
+      const { usage } = checkFinishedStream(parsed, 'openai/gpt-3.5-turbo');
+      expect(usage).toBeUndefined();
+      expect(openai.calls('/v1/chat/completions')[0].json().stream_options).toEqual({
+        include_obfuscation: false,
+        include_usage: true,
+      });
+    });
+
+    it('should pass parallel streamed tool calls through intact and finish with tool_calls', async () => {
+      openai.on(
+        'POST',
+        '/v1/chat/completions',
+        sseReply('openai/chat_stream_parallel_tool_calls.response.sse'),
+      );
+      const stream = await client.chat.completions.create({
+        model: 'openai/gpt-4o',
+        stream: true,
+        messages: [{ role: 'user', content: 'Which country and product?' }],
+        tools: [
+          {
+            type: 'function',
+            function: { name: 'get_country', parameters: { type: 'object', properties: {} } },
+          },
+          {
+            type: 'function',
+            function: { name: 'get_product_name', parameters: { type: 'object', properties: {} } },
+          },
+        ],
+      });
+      const calls = new Map<number, { id?: string; name?: string; args: string }>();
+      const finishes: string[] = [];
+      for await (const chunk of stream) {
+        for (const choice of chunk.choices) {
+          if (choice.finish_reason) finishes.push(choice.finish_reason);
+          for (const call of choice.delta.tool_calls ?? []) {
+            const entry = calls.get(call.index) ?? { args: '' };
+            entry.id ??= call.id;
+            entry.name ??= call.function?.name;
+            entry.args += call.function?.arguments ?? '';
+            calls.set(call.index, entry);
+          }
+        }
+      }
+      expect(finishes).toEqual(['tool_calls']);
+      expect([...calls.entries()]).toEqual([
+        [0, { id: 'call_q2UyBRP7eXNTzAoR8lEhjc9Z', name: 'get_country', args: '{}' }],
+        [1, { id: 'call_b51ijcpFkDiTQG1bQzsrmtW5', name: 'get_product_name', args: '{}' }],
+      ]);
+    });
   });
 
   describe('groq', () => {
