@@ -1,39 +1,51 @@
-import { ConsoleLogger, LogLevel } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { NestFactory } from '@nestjs/core';
 import { NestExpressApplication } from '@nestjs/platform-express';
+import type { DestinationStream } from 'pino';
 import { AppModule, GATEWAY_CONFIG_KEY } from './app.module';
 import { GatewayConfig } from './config/gateway-config';
 import { corsOriginMatcher } from './http/shared/cors';
 import { OpenAiExceptionFilter } from './http/shared/openai-exception.filter';
 import { requestIdMiddleware } from './http/shared/request-id';
-
-const LEVELS: Record<GatewayConfig['logLevel'], LogLevel[]> = {
-  debug: ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'],
-  info: ['fatal', 'error', 'warn', 'log'],
-  warn: ['fatal', 'error', 'warn'],
-  error: ['fatal', 'error'],
-};
+import { createPinoLogger, LogLevelName } from './logging/create-pino-logger';
+import { gatewaySecrets } from './logging/gateway-secrets';
+import { PinoLoggerService } from './logging/pino-logger.service';
+import { SecretScrubber } from './logging/secret-scrubber';
 
 export interface Gateway {
   app: NestExpressApplication;
   config: GatewayConfig;
+  /** The app's logger (JSON lines through pino). */
+  logger: PinoLoggerService;
 }
 
 /** Builds the standalone service (not listening yet). `env` replaces the process environment. */
 export async function createGateway(
   env?: Record<string, string | undefined>,
-  options: { forceCloseConnections?: boolean } = {},
+  options: {
+    forceCloseConnections?: boolean;
+    /** Where log lines go (tests capture them); default stdout, written asynchronously. */
+    logDestination?: DestinationStream;
+  } = {},
 ): Promise<Gateway> {
   const source = env ?? process.env;
-  const level = (source.LOG_LEVEL ?? 'info') as GatewayConfig['logLevel'];
+  const level = ['debug', 'info', 'warn', 'error'].includes(source.LOG_LEVEL ?? '')
+    ? (source.LOG_LEVEL as LogLevelName)
+    : 'info';
+  const scrubber = new SecretScrubber();
+  const logger = new PinoLoggerService(
+    createPinoLogger({ level, scrubber, destination: options.logDestination }),
+  );
   const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(env), {
     bodyParser: false, // chat and embeddings read their own bodies (limit, 413 and 400 in the OpenAI shape)
-    logger: new ConsoleLogger({ json: true, logLevels: LEVELS[level] ?? LEVELS.info }),
+    logger,
     abortOnError: false,
     forceCloseConnections: options.forceCloseConnections ?? false,
   });
   const config = app.get(ConfigService).getOrThrow<GatewayConfig>(GATEWAY_CONFIG_KEY);
+  // The validated config (.env included) decides; its keys are scrubbed from every line by value.
+  logger.setLevel(config.logLevel);
+  scrubber.setSecrets(gatewaySecrets(config));
   app.set('etag', false);
   app.disable('x-powered-by');
   app.use(requestIdMiddleware);
@@ -44,5 +56,5 @@ export async function createGateway(
   app.useGlobalFilters(new OpenAiExceptionFilter());
   // No enableShutdownHooks(): main.ts drains on SIGTERM/SIGINT (src/ops/graceful-shutdown.ts), then
   // app.close() runs the shutdown hooks and the process exits 0.
-  return { app, config };
+  return { app, config, logger };
 }

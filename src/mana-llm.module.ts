@@ -6,7 +6,8 @@ import { EmbeddingsService } from './core/embeddings/embeddings.service';
 import { ManaLlmClient } from './core/mana-llm.client';
 import { ProviderHealthCache } from './core/health/provider-health.cache';
 import { ManaLlmOptions, ResolvedManaLlmOptions } from './core/mana-llm.options';
-import { NoopLlmMetrics } from './core/metrics/llm-metrics';
+import { METRICS_REGISTRY } from './core/metrics/metrics-registry';
+import { METRICS_PROVIDERS } from './core/metrics/metrics.providers';
 import { ModelCatalog } from './core/models/model-catalog';
 import { ProviderRegistry } from './core/providers/provider-registry';
 import { resolveOptions } from './core/resolve-options';
@@ -36,7 +37,7 @@ const providers: Provider[] = [
     }),
   },
   { provide: CLOCK, useValue: systemClock },
-  { provide: LLM_METRICS, useClass: NoopLlmMetrics },
+  ...METRICS_PROVIDERS,
   ProviderRegistry,
   ProviderHealthCache,
   AliasCatalog,
@@ -70,6 +71,7 @@ const providers: Provider[] = [
     RouteResolver,
     RESOLVED_OPTIONS,
     LLM_METRICS,
+    METRICS_REGISTRY,
     ResponseCache,
     CACHE_HEALTH,
     InFlightTracker,

@@ -1,4 +1,5 @@
 import { CacheOptions, ResolvedCacheOptions } from './cache/cache.options';
+import { MetricsOptions, ResolvedMetricsOptions } from './metrics/metrics.options';
 import { ProviderName } from './providers/provider-adapter';
 
 export interface CloudProviderOptions {
@@ -49,6 +50,10 @@ export interface ManaLlmOptions {
   apiKeys?: string[];
   /** Response cache: Redis (`{ redisUrl }`) or an in-process LRU (`{ store: 'memory' }`); off when omitted. */
   cache?: CacheOptions;
+  /** Prometheus metrics (SPEC §8) in a registry of this module's own (default); false: none. */
+  metrics?: boolean | MetricsOptions;
+  /** One log line per finished request (context `Request`, through Nest's Logger); default true. */
+  requestLog?: boolean;
 }
 
 export interface ResolvedCloudProvider {
@@ -72,4 +77,6 @@ export interface ResolvedManaLlmOptions {
   /** Empty: gateway auth off. */
   apiKeys: string[];
   cache: ResolvedCacheOptions;
+  metrics: ResolvedMetricsOptions;
+  requestLog: boolean;
 }

@@ -1,5 +1,6 @@
 import { resolveCacheOptions } from './cache/cache.options';
 import { AliasDefinition, ManaLlmOptions, ResolvedManaLlmOptions } from './mana-llm.options';
+import { resolveMetricsOptions, resolveRequestLog } from './metrics/metrics.options';
 import { OPENAI_COMPATIBLE_PRESETS } from './providers/openai-compatible/openai-compatible.presets';
 
 const CLOUD = ['openai', 'openrouter', 'groq', 'together'] as const;
@@ -92,6 +93,8 @@ export function resolveOptions(options: ManaLlmOptions): ResolvedManaLlmOptions 
     bodyLimitBytes: positive('bodyLimitBytes', options.bodyLimitBytes, 25 * 1024 * 1024),
     apiKeys: resolveApiKeys(options.apiKeys, problems),
     cache: resolveCacheOptions(options.cache, problems),
+    metrics: resolveMetricsOptions(options.metrics, problems),
+    requestLog: resolveRequestLog(options.requestLog, problems),
   };
   if (problems.length > 0)
     throw new Error(`Invalid mana-llm options:\n${problems.map((p) => `  - ${p}`).join('\n')}`);

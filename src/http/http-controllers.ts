@@ -1,7 +1,13 @@
 import { Type } from '@nestjs/common';
 import { ChatController } from './chat/chat.controller';
 import { EmbeddingsController } from './embeddings/embeddings.controller';
+import { MetricsController } from './metrics/metrics.controller';
 import { ModelsController } from './models/models.controller';
 
 /** Every controller `ManaLlmModule` mounts when `controllers` is on. */
-export const HTTP_CONTROLLERS: Type<unknown>[] = [ChatController, EmbeddingsController, ModelsController];
+export const HTTP_CONTROLLERS: Type<unknown>[] = [
+  ChatController,
+  EmbeddingsController,
+  ModelsController,
+  MetricsController,
+];

@@ -9,6 +9,13 @@ import { isLlmError } from '../errors/llm-error';
 import { FallbackAttempt } from '../errors/routing-errors';
 import { ResolvedManaLlmOptions } from '../mana-llm.options';
 import { LlmMetrics } from '../metrics/llm-metrics';
+import {
+  cacheResultOf,
+  errorName,
+  failedAttempts,
+  failedProvider,
+  RequestDetails,
+} from '../metrics/request-outcome';
 import { ChatCompletion, ChatCompletionChunk, ChatCompletionRequest } from '../openai/chat-completion.types';
 import { validateChatRequest } from '../openai/validate-chat-request';
 import { FallbackRouter } from '../routing/fallback-router';
@@ -56,9 +63,11 @@ export class ChatService {
     let model = 'none';
     let provider = 'none';
     let status = 200;
+    const details: RequestDetails = { requestId: ctx.requestId, requestedModel: request.model };
     try {
       const route = this.resolver.resolve(request.model);
       const cached = await this.lookupCache(request, ctx);
+      details.cache = cacheResultOf(cached.status);
       if (cached.hit) {
         model = cached.hit.resolved;
         provider = model.slice(0, model.indexOf('/'));
@@ -69,23 +78,23 @@ export class ChatService {
       );
       model = routed.entry.label;
       provider = routed.entry.provider;
+      details.attempts = routed.attempts;
       const usage = routed.value.usage;
-      if (usage) this.metrics.tokens(provider, model, ctx.app, usage.prompt_tokens, usage.completion_tokens);
+      if (usage) {
+        this.metrics.tokens(provider, model, ctx.app, usage.prompt_tokens, usage.completion_tokens);
+        details.promptTokens = usage.prompt_tokens;
+        details.completionTokens = usage.completion_tokens;
+      }
       await this.cache.store(cached, { resolved: model, completion: routed.value });
       return { completion: routed.value, resolved: model, attempts: routed.attempts, cache: cached.status };
     } catch (err) {
       status = isLlmError(err) ? err.status : 500;
+      provider = failedProvider(err);
+      details.attempts = failedAttempts(err);
+      details.error = errorName(err);
       throw err;
     } finally {
-      this.metrics.requestFinished({
-        endpoint: CHAT_ENDPOINT,
-        model,
-        provider,
-        status,
-        app: ctx.app,
-        stream: false,
-        durationSeconds: (this.clock.now() - started) / 1000,
-      });
+      this.finish(ctx, model, provider, status, started, false, details);
     }
   }
 
@@ -113,18 +122,24 @@ export class ChatService {
       let provider = 'none';
       let status = 200;
       let first = true;
+      const details: RequestDetails = {
+        requestId: ctx.requestId,
+        requestedModel: request.model,
+        cache: cacheResultOf(cached?.status),
+      };
       let route;
       try {
         route = this.resolver.resolve(request.model);
       } catch (err) {
-        this.finish(ctx, model, provider, isLlmError(err) ? err.status : 500, started, true);
+        details.error = errorName(err);
+        this.finish(ctx, model, provider, isLlmError(err) ? err.status : 500, started, true, details);
         throw err;
       }
       if (cached?.hit) {
         const resolved = cached.hit.resolved;
         return from(replayChunks(cached.hit.completion, includeUsage)).pipe(
           finalize(() =>
-            this.finish(ctx, resolved, resolved.slice(0, resolved.indexOf('/')), 200, started, true),
+            this.finish(ctx, resolved, resolved.slice(0, resolved.indexOf('/')), 200, started, true, details),
           ),
         );
       }
@@ -149,10 +164,16 @@ export class ChatService {
                   chunk.usage.prompt_tokens,
                   chunk.usage.completion_tokens,
                 );
+                details.promptTokens = chunk.usage.prompt_tokens;
+                details.completionTokens = chunk.usage.completion_tokens;
               }
             },
             error: (err: unknown) => {
-              if (first) status = isLlmError(err) ? err.status : 500;
+              details.error = errorName(err);
+              if (!first) return;
+              status = isLlmError(err) ? err.status : 500;
+              provider = failedProvider(err);
+              details.attempts = failedAttempts(err);
             },
             unsubscribe: () => {
               if (first) status = 499;
@@ -161,7 +182,7 @@ export class ChatService {
           filter((chunk) => includeUsage || chunk.choices.length > 0),
           finalize(() => {
             this.metrics.streamClosed();
-            this.finish(ctx, model, provider, status, started, true);
+            this.finish(ctx, model, provider, status, started, true, details);
           }),
         );
     });
@@ -174,6 +195,7 @@ export class ChatService {
     status: number,
     started: number,
     stream: boolean,
+    details: RequestDetails,
   ) {
     this.metrics.requestFinished({
       endpoint: CHAT_ENDPOINT,
@@ -183,6 +205,7 @@ export class ChatService {
       app: ctx.app,
       stream,
       durationSeconds: (this.clock.now() - started) / 1000,
+      ...details,
     });
   }
 }

@@ -6,6 +6,13 @@ import { isLlmError } from '../errors/llm-error';
 import { UpstreamProtocolError } from '../errors/upstream-errors';
 import { FallbackAttempt } from '../errors/routing-errors';
 import { LlmMetrics } from '../metrics/llm-metrics';
+import {
+  cacheResultOf,
+  errorName,
+  failedAttempts,
+  failedProvider,
+  RequestDetails,
+} from '../metrics/request-outcome';
 import { EmbeddingRequest, EmbeddingResponse } from '../openai/embedding.types';
 import { validateEmbeddingRequest } from '../openai/validate-embedding-request';
 import { EmbeddingResult } from '../providers/provider-adapter';
@@ -47,10 +54,12 @@ export class EmbeddingsService {
     let model = 'none';
     let provider = 'none';
     let status = 200;
+    const details: RequestDetails = { requestId: ctx.requestId, requestedModel: request.model };
     try {
       const route = this.resolver.resolve(request.model);
       const base64 = request.encoding_format === 'base64';
       const cached = await this.cache.lookup<CachedEmbeddings>(EMBEDDINGS_ENDPOINT, request, ctx);
+      details.cache = cacheResultOf(cached.status);
       if (cached.hit) {
         const { resolved, vectors, promptTokens } = cached.hit;
         model = resolved;
@@ -70,6 +79,8 @@ export class EmbeddingsService {
       provider = routed.entry.provider;
       const { vectors, promptTokens } = routed.value;
       this.metrics.tokens(provider, model, ctx.app, promptTokens, 0);
+      details.promptTokens = promptTokens;
+      details.attempts = routed.attempts;
       await this.cache.store(cached, { resolved: model, vectors, promptTokens });
       return {
         response: toEmbeddingResponse(vectors, promptTokens, model, base64),
@@ -79,6 +90,9 @@ export class EmbeddingsService {
       };
     } catch (err) {
       status = isLlmError(err) ? err.status : 500;
+      provider = failedProvider(err);
+      details.attempts = failedAttempts(err);
+      details.error = errorName(err);
       throw err;
     } finally {
       this.metrics.requestFinished({
@@ -89,6 +103,7 @@ export class EmbeddingsService {
         app: ctx.app,
         stream: false,
         durationSeconds: (this.clock.now() - started) / 1000,
+        ...details,
       });
     }
   }

@@ -4,6 +4,7 @@ import { ChatService } from '../../core/chat/chat.service';
 import { CHAT_ENDPOINT } from '../../core/context/request-context';
 import { isLlmError } from '../../core/errors/llm-error';
 import { LlmMetrics } from '../../core/metrics/llm-metrics';
+import { errorName } from '../../core/metrics/request-outcome';
 import { LLM_METRICS } from '../../core/tokens';
 import { InFlightTracker } from '../../ops/in-flight.tracker';
 import { ApiKeyGuard } from '../shared/auth.guard';
@@ -45,6 +46,8 @@ export class ChatController {
         app: ctx.app,
         stream: false,
         durationSeconds: 0,
+        requestId: ctx.requestId,
+        error: errorName(err),
       });
       throw err;
     }
