@@ -91,7 +91,11 @@ export class FakeUpstream {
         () => reject(new Error(`expected ${count} aborted upstream requests, saw ${this.aborted.length}`)),
         timeoutMs,
       );
-      if (!check()) this.abortWaiters.push(() => void check());
+      // Waiters are taken off the list on every abort: one that is not satisfied yet waits again.
+      const waiter = () => {
+        if (!check()) this.abortWaiters.push(waiter);
+      };
+      if (!check()) this.abortWaiters.push(waiter);
     });
   }
 
