@@ -66,6 +66,11 @@ export class EnvironmentVariables {
   })
   CACHE_MAX_BYTES?: string;
   @IsOptional()
+  @Matches(/^\d+(\.\d+)?\s*(b|kb|mb|gb)?$/i, {
+    message: 'CACHE_MAX_ENTRY_BYTES must be a size like 8mb, 512kb or 1048576',
+  })
+  CACHE_MAX_ENTRY_BYTES?: string;
+  @IsOptional()
   @Matches(/^[A-Za-z0-9:._{}-]{0,128}$/, {
     message: 'CACHE_KEY_PREFIX must be at most 128 characters of A-Z a-z 0-9 : . _ - { }',
   })

@@ -21,6 +21,7 @@ export interface GatewayConfig {
     ttlSeconds: number;
     maxEntries: number;
     maxBytes: number;
+    maxEntryBytes: number;
     keyPrefix: string;
     timeoutMs: number;
   };
@@ -106,6 +107,7 @@ export function loadGatewayConfig(raw: Record<string, string | undefined>): Gate
     ttlSeconds: env.CACHE_TTL ?? 3600,
     maxEntries: env.CACHE_MAX_ENTRIES ?? 1000,
     maxBytes: parseSize(env.CACHE_MAX_BYTES ?? '64mb'),
+    maxEntryBytes: parseSize(env.CACHE_MAX_ENTRY_BYTES ?? '8mb'),
     keyPrefix: env.CACHE_KEY_PREFIX ?? 'mana-llm:',
     timeoutMs: seconds(env.CACHE_TIMEOUT, 0.2),
   };

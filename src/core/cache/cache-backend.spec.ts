@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { Keyv } from 'keyv';
 import { CacheBackend, CacheDriver, CacheUnavailableError } from './cache-backend';
+import { keyvJsonSerializer } from './keyv-json.serializer';
 
 /** A Keyv store that can be told to fail or to hang, as a Redis that died or froze would. */
 class FlakyStore extends EventEmitter {
@@ -50,7 +51,13 @@ function flakyDriver(
   let trouble: (err: unknown) => void = () => undefined;
   return {
     kind: 'redis',
-    keyv: new Keyv({ store, namespace: undefined, useKeyPrefix: false, throwOnErrors: true }),
+    keyv: new Keyv({
+      store,
+      namespace: undefined,
+      useKeyPrefix: false,
+      throwOnErrors: true,
+      ...keyvJsonSerializer,
+    }),
     connect,
     ping: () => (store.mode === 'ok' ? Promise.resolve() : store.get('__ping__').then(() => undefined)),
     onTrouble: (listener) => (trouble = listener),
@@ -85,10 +92,18 @@ describe(CacheBackend.name, () => {
   it('should read back what it stored when the store works', async () => {
     backend = new CacheBackend(flakyDriver(store), settings, logger);
     await backend.start();
-    await backend.set('k', { a: 1 });
+    await backend.set('k', '{"a":1}');
     expect(await backend.get('k')).toEqual({ a: 1 });
     expect(await backend.get('absent')).toBeUndefined();
     expect(backend.healthy).toBe(true);
+  });
+
+  it('should read an entry that is not its JSON as absent without taking the store down', async () => {
+    backend = new CacheBackend(flakyDriver(store), settings, logger);
+    store.data.set('k', 'garbage written by someone else');
+    expect(await backend.get('k')).toBeUndefined();
+    expect(backend.healthy).toBe(true);
+    expect(logger.warnings).toEqual([]);
   });
 
   it('should give up after the timeout and then fail at once without touching the store when it hangs', async () => {
@@ -97,7 +112,7 @@ describe(CacheBackend.name, () => {
     await expect(backend.get('k')).rejects.toBeInstanceOf(CacheUnavailableError);
     expect(backend.healthy).toBe(false);
     const calls = store.calls;
-    await expect(backend.set('k', 1)).rejects.toBeInstanceOf(CacheUnavailableError);
+    await expect(backend.set('k', '1')).rejects.toBeInstanceOf(CacheUnavailableError);
     await expect(backend.get('k')).rejects.toBeInstanceOf(CacheUnavailableError);
     expect(store.calls - calls).toBeLessThanOrEqual(1); // at most a recovery ping meanwhile
     expect(logger.warnings).toHaveLength(1);
@@ -116,7 +131,7 @@ describe(CacheBackend.name, () => {
     const driver = flakyDriver(store);
     backend = new CacheBackend(driver, settings, logger);
     store.mode = 'fail';
-    await expect(backend.set('k', 1)).rejects.toThrow();
+    await expect(backend.set('k', '1')).rejects.toThrow();
     driver.trouble(new Error('socket closed'));
     driver.trouble(new Error('socket closed again'));
     await new Promise((r) => setTimeout(r, 60)); // several failed recovery pings
@@ -126,7 +141,7 @@ describe(CacheBackend.name, () => {
     store.mode = 'ok';
     await until(() => backend.healthy);
     expect(logger.logs).toEqual(['redis cache store answers again, caching resumed']);
-    await backend.set('k', 2);
+    await backend.set('k', '2');
     expect(await backend.get('k')).toBe(2);
 
     store.mode = 'fail';

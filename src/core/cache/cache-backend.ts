@@ -86,7 +86,7 @@ export class CacheBackend {
     }
   }
 
-  /** The stored value, `undefined` when absent; throws CacheUnavailableError on any trouble. */
+  /** The stored value (parsed), `undefined` when absent; throws CacheUnavailableError on any trouble. */
   async get<T>(key: string): Promise<T | undefined> {
     this.assertAvailable();
     const op = this.cache.get<T>(key).then((value) => {
@@ -98,10 +98,10 @@ export class CacheBackend {
     return this.guard(op);
   }
 
-  /** Stores with the configured TTL; throws CacheUnavailableError on any trouble. */
-  async set(key: string, value: unknown): Promise<void> {
+  /** Stores JSON text with the configured TTL (read back parsed); throws CacheUnavailableError on any trouble. */
+  async set(key: string, json: string): Promise<void> {
     this.assertAvailable();
-    await this.guard(this.cache.set(key, value));
+    await this.guard(this.cache.set(key, json));
   }
 
   async close(): Promise<void> {

@@ -9,6 +9,7 @@ describe('resolveCacheOptions', () => {
       ttlMs: 3_600_000,
       maxEntries: 1000,
       maxBytes: 64 * 1024 * 1024,
+      maxEntryBytes: 8 * 1024 * 1024,
       keyPrefix: 'mana-llm:',
       timeoutMs: 200,
       recoveryIntervalMs: 1000,

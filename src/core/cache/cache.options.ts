@@ -11,6 +11,9 @@ export interface CacheOptions {
   maxEntries?: number;
   /** Memory store: at most this many bytes of keys and serialised answers (default 64 MiB). */
   maxBytes?: number;
+  /** Larger answers (characters of their JSON) are not cached (default 8 MiB): a huge embeddings batch
+   * would outlast the store timeout and read as an outage. */
+  maxEntryBytes?: number;
   /** Prepended to every key (default `mana-llm:`), e.g. to share one Redis between deployments. */
   keyPrefix?: string;
   /** Bound of one store operation, ms (default 200): past it the request is served uncached. */
@@ -25,6 +28,7 @@ export interface ResolvedCacheOptions {
   ttlMs: number;
   maxEntries: number;
   maxBytes: number;
+  maxEntryBytes: number;
   keyPrefix: string;
   timeoutMs: number;
   recoveryIntervalMs: number;
@@ -71,6 +75,7 @@ export function resolveCacheOptions(
     ttlMs: Math.max(1, Math.round(positive('ttlSeconds', o.ttlSeconds, 3600) * 1000)),
     maxEntries: positive('maxEntries', o.maxEntries, 1000, true),
     maxBytes: positive('maxBytes', o.maxBytes, 64 * 1024 * 1024, true),
+    maxEntryBytes: positive('maxEntryBytes', o.maxEntryBytes, 8 * 1024 * 1024, true),
     keyPrefix: String(keyPrefix),
     timeoutMs: positive('timeoutMs', o.timeoutMs, 200),
     recoveryIntervalMs: positive('recoveryIntervalMs', o.recoveryIntervalMs, 1000),

@@ -1,5 +1,6 @@
 import KeyvRedis, { createClient, Keyv } from '@keyv/redis';
 import { CacheDriver } from './cache-backend';
+import { keyvJsonSerializer } from './keyv-json.serializer';
 
 export interface RedisDriverSettings {
   url: string;
@@ -29,7 +30,13 @@ export function createRedisDriver(settings: RedisDriverSettings): CacheDriver {
     for (const listener of troubleListeners) listener(err);
   });
   const store = new KeyvRedis(client, { throwOnConnectError: true, throwOnErrors: true });
-  const keyv = new Keyv({ store, namespace: undefined, useKeyPrefix: false, throwOnErrors: true });
+  const keyv = new Keyv({
+    store,
+    namespace: undefined,
+    useKeyPrefix: false,
+    throwOnErrors: true,
+    ...keyvJsonSerializer,
+  });
   keyv.on('error', () => undefined); // failures surface as rejections; this only silences the echo
 
   return {

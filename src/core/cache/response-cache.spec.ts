@@ -74,6 +74,16 @@ describe(ResponseCache.name, () => {
     expect((await cache.lookup(CHAT_ENDPOINT, body, ctx())).status).toBe('MISS');
   });
 
+  it('should not store an answer whose JSON is longer than maxEntryBytes', async () => {
+    await make({ store: 'memory', maxEntryBytes: 100 });
+    await cache.store(await cache.lookup(CHAT_ENDPOINT, body, ctx()), { text: 'x'.repeat(100) });
+    const other = { ...body, temperature: 1 };
+    await cache.store(await cache.lookup(CHAT_ENDPOINT, other, ctx()), { text: 'x'.repeat(10) });
+    expect((await cache.lookup(CHAT_ENDPOINT, body, ctx())).status).toBe('MISS');
+    expect((await cache.lookup(CHAT_ENDPOINT, other, ctx())).status).toBe('HIT');
+    expect(cache.state()).toEqual({ store: 'memory', healthy: true });
+  });
+
   it('should count an error and answer MISS when the store cannot be reached', async () => {
     await make({ store: 'redis', redisUrl: 'redis://127.0.0.1:1', timeoutMs: 50, recoveryIntervalMs: 50 });
     expect(cache.state()).toEqual({ store: 'redis', healthy: false });

@@ -33,6 +33,7 @@ const DISABLED: CacheLookup<never> = { status: undefined, hit: undefined, writeK
 export class ResponseCache implements CacheHealth, OnModuleInit, OnApplicationShutdown {
   private readonly backend: CacheBackend | undefined;
   private readonly keyPrefix: string;
+  private readonly maxEntryBytes: number;
 
   constructor(
     @Inject(RESOLVED_OPTIONS) options: ResolvedManaLlmOptions,
@@ -41,6 +42,7 @@ export class ResponseCache implements CacheHealth, OnModuleInit, OnApplicationSh
   ) {
     const o = options.cache;
     this.keyPrefix = o.keyPrefix;
+    this.maxEntryBytes = o.maxEntryBytes;
     const settings = {
       ttlMs: o.ttlMs,
       timeoutMs: o.timeoutMs,
@@ -110,11 +112,16 @@ export class ResponseCache implements CacheHealth, OnModuleInit, OnApplicationSh
     return { status: 'MISS', hit: undefined, writeKey };
   }
 
-  /** Stores a successful answer under the lookup's key (if any). Never throws; waits at most one timeout. */
+  /**
+   * Stores a successful answer under the lookup's key (if any), unless its JSON is longer than
+   * `maxEntryBytes`. Never throws; waits at most one timeout.
+   */
   async store<T>(lookup: CacheLookup<T>, value: T): Promise<void> {
     if (!lookup.writeKey || !this.backend) return;
+    const json = JSON.stringify(value);
+    if (json.length > this.maxEntryBytes) return;
     try {
-      await this.backend.set(lookup.writeKey, value);
+      await this.backend.set(lookup.writeKey, json);
     } catch {
       // Logged by the backend (once per outage); the answer was served anyway.
     }
