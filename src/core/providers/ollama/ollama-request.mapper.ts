@@ -13,8 +13,10 @@ export interface OllamaMappingDefaults {
  * (ollama/ollama openai/openai.go). Mapped: messages (text, images, tool calls, tool results),
  * max_tokens/max_completion_tokens → num_predict, temperature, top_p, stop, seed, penalties,
  * response_format → format, tools, reasoning_effort → think, and the extensions `options`,
- * `keep_alive`, `think`. Rejected: n > 1. Ignored (Ollama has no equivalent): tool_choice other
- * than 'none', logprobs, user, parallel_tool_calls, stream_options (usage is always returned).
+ * `keep_alive`, `think`. Rejected: n > 1. tool_choice: 'none' drops the tools, a named function
+ * keeps only that tool ('auto'/'required' cannot be expressed: Ollama lets the model choose).
+ * Ignored (Ollama has no equivalent): logprobs, user, parallel_tool_calls, stream_options (usage is
+ * always returned).
  * Sampling values absent from the request stay absent so the Modelfile defaults apply.
  * Image parts must be `data:image/...;base64,` URLs by now (image-fetcher.ts inlines http(s) ones);
  * they go into the message's `images` as bare base64.
@@ -46,7 +48,8 @@ export function toOllamaChatRequest(
   if (format?.type === 'json_object') body.format = 'json';
   else if (format?.type === 'json_schema') body.format = format.json_schema.schema ?? 'json';
 
-  if (request.tools && request.tools.length > 0 && request.tool_choice !== 'none') body.tools = request.tools;
+  const tools = toOllamaTools(request);
+  if (tools) body.tools = tools;
 
   const think = request.think ?? toThink(request.reasoning_effort);
   if (think !== undefined) {
@@ -105,6 +108,22 @@ function mergeExtensions(
     }
     body.keep_alive = keepAlive;
   }
+}
+
+/** OpenAI tools go to Ollama in the same `{type:'function', function:{...}}` shape. */
+function toOllamaTools(request: ChatCompletionRequest): unknown[] | undefined {
+  const tools = request.tools;
+  const choice = request.tool_choice;
+  if (!tools || tools.length === 0 || choice === 'none') return undefined;
+  if (choice && typeof choice === 'object') {
+    const name = choice.function?.name;
+    const chosen = tools.filter((tool) => tool.function?.name === name);
+    if (chosen.length === 0) {
+      throw new InvalidRequestError(`'tool_choice' names '${name}', which is not in 'tools'`, 'tool_choice');
+    }
+    return chosen;
+  }
+  return tools;
 }
 
 function toThink(effort: string | undefined): boolean | string | undefined {
@@ -175,7 +194,7 @@ function addParts(mapped: OllamaMessage, parts: ContentPart[], messageIndex: num
  * send one). Anything else (another media type, a non-base64 data URL, any other URL) is undefined.
  */
 export function bareBase64(url: string): string | undefined {
-  if (url.startsWith('data:')) {
+  if (/^data:/i.test(url)) {
     const comma = url.indexOf(',');
     if (comma === -1) return undefined;
     const header = url.slice(5, comma).toLowerCase();
