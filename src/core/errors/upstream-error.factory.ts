@@ -84,7 +84,7 @@ export function parseRetryAfter(value: HeaderValue, now = Date.now()): number | 
 }
 
 /** Replaces every occurrence of a secret (the provider key an upstream may echo) in `text`. */
-function scrub(text: string, secrets: readonly string[]): string {
+export function scrubSecrets(text: string, secrets: readonly string[]): string {
   let out = text;
   for (const secret of secrets) if (secret.length >= 4) out = out.split(secret).join('[redacted]');
   return out;
@@ -102,7 +102,7 @@ export function errorFromUpstreamResponse(
   secrets: readonly string[] = [],
 ): UpstreamError {
   const details = readErrorBody(bodyText, status);
-  const message = scrub(details.message, secrets);
+  const message = scrubSecrets(details.message, secrets);
   let error: UpstreamError;
   if (status === 429) {
     error = new UpstreamRateLimitError(message, provider);

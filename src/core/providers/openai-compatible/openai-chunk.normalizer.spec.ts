@@ -187,6 +187,14 @@ describe(OpenAiChunkNormalizer.name, () => {
     expect(() => normalise(fixtureBody(path))).toThrow(new UpstreamStreamError(message, 'vendor'));
   });
 
+  it('should scrub the provider key from the message of an error event', () => {
+    const normalizer = new OpenAiChunkNormalizer('together', 'together/x', ['tgp_secret_123']);
+    const event = { event: undefined, data: '{"error":{"message":"bad key tgp_secret_123"}}' };
+    expect(() => normalizer.event(event, [])).toThrow(
+      new UpstreamStreamError('bad key [redacted]', 'together'),
+    );
+  });
+
   it('should throw an UpstreamProtocolError when the body ends before a finish and without [DONE]', () => {
     expect(() => normalise(chunk([{ index: 0, delta: { content: 'a' }, finish_reason: null }]))).toThrow(
       UpstreamProtocolError,

@@ -1,5 +1,5 @@
 import { UpstreamProtocolError, UpstreamStreamError } from '../../errors/upstream-errors';
-import { upstreamErrorMessage } from '../../errors/upstream-error.factory';
+import { scrubSecrets, upstreamErrorMessage } from '../../errors/upstream-error.factory';
 import { ChatCompletionChunk, ChunkChoice, Usage } from '../../openai/chat-completion.types';
 import { SseEvent } from '../../streaming/sse-event-parser';
 import { mapOpenAiFinishReason } from './map-openai-finish-reason';
@@ -26,12 +26,13 @@ export class OpenAiChunkNormalizer {
   constructor(
     private readonly provider: string,
     private readonly label: string,
+    /** Values (the provider key) that must never reach an error message built from an error event. */
+    private readonly secrets: readonly string[] = [],
   ) {}
 
   event(event: SseEvent, out: ChatCompletionChunk[]): void {
     const data = event.data;
-    if (event.event === 'error')
-      throw new UpstreamStreamError(upstreamErrorMessage(data, 200), this.provider);
+    if (event.event === 'error') throw this.streamError(data);
     if (data === '[DONE]') {
       this.sawDone = true;
       return;
@@ -49,7 +50,7 @@ export class OpenAiChunkNormalizer {
       );
     }
     if (chunk.error !== undefined && chunk.error !== null) {
-      throw new UpstreamStreamError(upstreamErrorMessage(data, 200), this.provider);
+      throw this.streamError(data);
     }
     const usage = asUsage(chunk.usage) ?? asUsage(chunk.x_groq?.usage);
     if (usage) this.usage = usage;
@@ -134,6 +135,13 @@ export class OpenAiChunkNormalizer {
       throw new UpstreamStreamError(`${this.provider} reported an error mid-stream`, this.provider);
     choice.finish_reason = mapOpenAiFinishReason(reason, this.toolCalls.has(index));
     this.finished.add(index);
+  }
+
+  private streamError(data: string): UpstreamStreamError {
+    return new UpstreamStreamError(
+      scrubSecrets(upstreamErrorMessage(data, 200), this.secrets),
+      this.provider,
+    );
   }
 
   private bare(choices: ChunkChoice[]): ChatCompletionChunk {

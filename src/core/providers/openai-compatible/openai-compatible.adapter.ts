@@ -80,7 +80,9 @@ export class OpenAiCompatibleAdapter implements ProviderAdapter {
       path: '/chat/completions',
       body: JSON.stringify(body),
       timeoutMs: this.options.timeoutMs,
-      decoder: sseDecoder(new OpenAiChunkNormalizer(this.name, `${this.name}/${model}`)),
+      decoder: sseDecoder(
+        new OpenAiChunkNormalizer(this.name, `${this.name}/${model}`, [this.options.apiKey]),
+      ),
       flow: options.flow,
     });
   }
