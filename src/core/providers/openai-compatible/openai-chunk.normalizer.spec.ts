@@ -187,6 +187,16 @@ describe(OpenAiChunkNormalizer.name, () => {
     expect(() => normalise(fixtureBody(path))).toThrow(new UpstreamStreamError(message, 'vendor'));
   });
 
+  it('should read an empty-string finish_reason as not finished', () => {
+    const out = normalise(
+      chunk([{ index: 0, delta: { content: 'a' }, finish_reason: '' }]) +
+        chunk([{ index: 0, delta: { content: 'b' }, finish_reason: 'stop' }]) +
+        'data: [DONE]\n\n',
+    );
+    expect(text(out)).toBe('ab');
+    expect(out.map((c) => c.choices[0]?.finish_reason ?? null)).toEqual([null, 'stop']);
+  });
+
   it('should scrub the provider key from the message of an error event', () => {
     const normalizer = new OpenAiChunkNormalizer('together', 'together/x', ['tgp_secret_123']);
     const event = { event: undefined, data: '{"error":{"message":"bad key tgp_secret_123"}}' };

@@ -127,7 +127,7 @@ export class OpenAiChunkNormalizer {
     const delta = choice.delta;
     if (delta && Array.isArray(delta.tool_calls) && delta.tool_calls.length > 0) this.toolCalls.add(index);
     const reason = choice.finish_reason as unknown;
-    if (reason === null || reason === undefined) {
+    if (reason === null || reason === undefined || reason === '') {
       choice.finish_reason = null;
       return;
     }
