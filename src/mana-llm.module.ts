@@ -4,7 +4,12 @@ import { ResponseCache } from './core/cache/response-cache';
 import { ChatService } from './core/chat/chat.service';
 import { EmbeddingsService } from './core/embeddings/embeddings.service';
 import { ManaLlmClient } from './core/mana-llm.client';
+import { HealthProbe } from './core/health/health-probe';
+import { HealthReport } from './core/health/health-report';
+import { healthImports } from './core/health/health.imports';
+import { ProviderHealthIndicator } from './core/health/provider-health.indicator';
 import { ProviderHealthCache } from './core/health/provider-health.cache';
+import { ReadinessState } from './core/health/readiness-state';
 import { ManaLlmOptions, ResolvedManaLlmOptions } from './core/mana-llm.options';
 import { METRICS_REGISTRY } from './core/metrics/metrics-registry';
 import { METRICS_PROVIDERS } from './core/metrics/metrics.providers';
@@ -12,6 +17,7 @@ import { ModelCatalog } from './core/models/model-catalog';
 import { ProviderRegistry } from './core/providers/provider-registry';
 import { resolveOptions } from './core/resolve-options';
 import { AliasCatalog } from './core/routing/alias-catalog';
+import { AliasOverview } from './core/routing/alias-overview';
 import { FallbackRouter } from './core/routing/fallback-router';
 import { RouteResolver } from './core/routing/route-resolver';
 import { CLOCK, LLM_METRICS, RESOLVED_OPTIONS, systemClock } from './core/tokens';
@@ -41,8 +47,13 @@ const providers: Provider[] = [
   ProviderRegistry,
   ProviderHealthCache,
   AliasCatalog,
+  AliasOverview,
   RouteResolver,
   FallbackRouter,
+  HealthProbe,
+  HealthReport,
+  ReadinessState,
+  ProviderHealthIndicator,
   ResponseCache,
   { provide: CACHE_HEALTH, useExisting: ResponseCache },
   ChatService,
@@ -59,6 +70,7 @@ const providers: Provider[] = [
  * The standalone service boots through this same module, fed from the environment.
  */
 @Module({
+  imports: healthImports(),
   providers,
   exports: [
     ManaLlmClient,
@@ -68,6 +80,9 @@ const providers: Provider[] = [
     ProviderRegistry,
     ProviderHealthCache,
     AliasCatalog,
+    AliasOverview,
+    HealthReport,
+    ReadinessState,
     RouteResolver,
     RESOLVED_OPTIONS,
     LLM_METRICS,
