@@ -45,7 +45,7 @@ describe(ResponseCache.name, () => {
     expect(miss.writeKey).toMatch(/^mana-llm:v1:chat:[0-9a-f]{64}$/);
     await cache.store(miss, { x: 1 });
     const hit = await cache.lookup<{ x: number }>(CHAT_ENDPOINT, { ...body, stream: true }, ctx());
-    expect(hit).toEqual({ status: 'HIT', hit: { x: 1 }, writeKey: undefined });
+    expect(hit).toEqual({ status: 'HIT', hit: { x: 1 }, writeKey: undefined, result: 'hit' });
     expect(metrics.results).toEqual([`${CHAT_ENDPOINT} miss`, `${CHAT_ENDPOINT} hit`]);
     expect(cache.state()).toEqual({ store: 'memory', healthy: true });
   });
@@ -69,7 +69,7 @@ describe(ResponseCache.name, () => {
   it('should neither read nor write when the caller says no-store', async () => {
     await make({ store: 'memory' });
     const lookup = await cache.lookup(CHAT_ENDPOINT, body, ctx({ read: false, write: false }));
-    expect(lookup).toEqual({ status: 'BYPASS', hit: undefined, writeKey: undefined });
+    expect(lookup).toEqual({ status: 'BYPASS', hit: undefined, writeKey: undefined, result: 'bypass' });
     await cache.store(lookup, { x: 1 });
     expect((await cache.lookup(CHAT_ENDPOINT, body, ctx())).status).toBe('MISS');
   });
@@ -89,6 +89,7 @@ describe(ResponseCache.name, () => {
     expect(cache.state()).toEqual({ store: 'redis', healthy: false });
     const lookup = await cache.lookup(EMBEDDINGS_ENDPOINT, body, ctx());
     expect(lookup.status).toBe('MISS');
+    expect(lookup.result).toBe('error');
     await cache.store(lookup, { x: 1 }); // must not throw
     expect(metrics.results).toEqual([`${EMBEDDINGS_ENDPOINT} error`]);
   });

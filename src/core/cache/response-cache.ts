@@ -1,7 +1,7 @@
 import { Inject, Injectable, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { RequestContext } from '../context/request-context';
 import { ResolvedManaLlmOptions } from '../mana-llm.options';
-import { LlmMetrics } from '../metrics/llm-metrics';
+import { CacheResult, LlmMetrics } from '../metrics/llm-metrics';
 import { CLOCK, Clock, LLM_METRICS, RESOLVED_OPTIONS } from '../tokens';
 import { CacheBackend } from './cache-backend';
 import { CacheHealth } from './cache-health';
@@ -20,6 +20,8 @@ export interface CacheLookup<T> {
   readonly hit: T | undefined;
   /** Where to store the answer; `undefined` when it must not be stored (a hit, `no-store`, no cache). */
   readonly writeKey: string | undefined;
+  /** What `mana_llm_cache_requests_total` counted (`error`: the store failed, served as a MISS). */
+  readonly result?: CacheResult;
 }
 
 const DISABLED: CacheLookup<never> = { status: undefined, hit: undefined, writeKey: undefined };
@@ -90,26 +92,27 @@ export class ResponseCache implements CacheHealth, OnModuleInit, OnApplicationSh
     const write = ctx.cache?.write ?? true;
     if (!read && !write) {
       this.metrics.cacheResult(endpoint, 'bypass');
-      return { status: 'BYPASS', hit: undefined, writeKey: undefined };
+      return { status: 'BYPASS', hit: undefined, writeKey: undefined, result: 'bypass' };
     }
     const key = cacheKey(this.keyPrefix, endpoint, body as Record<string, unknown>);
     if (!read) {
       this.metrics.cacheResult(endpoint, 'bypass');
-      return { status: 'BYPASS', hit: undefined, writeKey: key };
+      return { status: 'BYPASS', hit: undefined, writeKey: key, result: 'bypass' };
     }
     const writeKey = write ? key : undefined;
+    let result: CacheResult = 'miss';
     try {
       const hit = await backend.get<T>(key);
       if (hit !== undefined && hit !== null) {
         this.metrics.cacheResult(endpoint, 'hit');
-        return { status: 'HIT', hit, writeKey: undefined };
+        return { status: 'HIT', hit, writeKey: undefined, result: 'hit' };
       }
-      this.metrics.cacheResult(endpoint, 'miss');
     } catch {
       // The backend logged the outage once; this request simply goes on uncached.
-      this.metrics.cacheResult(endpoint, 'error');
+      result = 'error';
     }
-    return { status: 'MISS', hit: undefined, writeKey };
+    this.metrics.cacheResult(endpoint, result);
+    return { status: 'MISS', hit: undefined, writeKey, result };
   }
 
   /**
