@@ -59,8 +59,8 @@ describe('chat errors (SPEC §3)', () => {
     openrouter = await startFakeVendor('/api/v1', 'openrouter/models_list.response.json');
     gateway = await startGateway({
       ...gatewayEnv({ ollama, openai, groq, openrouter }),
-      OLLAMA_TIMEOUT: '0.4',
-      PROVIDER_TIMEOUT: '0.4',
+      OLLAMA_TIMEOUT: '1',
+      PROVIDER_TIMEOUT: '1',
       BODY_LIMIT: '4kb',
     });
     client = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: 'caller', maxRetries: 0 });
@@ -409,7 +409,7 @@ describe('chat errors (SPEC §3)', () => {
     });
   });
 
-  describe('timeouts on a direct model (OLLAMA_TIMEOUT / PROVIDER_TIMEOUT = 0.4 s)', () => {
+  describe('timeouts on a direct model (OLLAMA_TIMEOUT / PROVIDER_TIMEOUT = 1 s)', () => {
     it('should answer 504 when a JSON answer does not come in time, and abort the upstream', async () => {
       ollama.on('POST', '/api/chat', { hang: true });
       const res = await post({ model: 'ollama/gemma3:1b', messages: user });
@@ -439,12 +439,12 @@ describe('chat errors (SPEC §3)', () => {
     });
 
     it('should count the time to the first chunk from the request, not from the response headers', async () => {
-      // Headers after 0.3 s, first line 0.3 s later: 0.6 s > 0.4 s to the first chunk.
+      // Headers after 0.7 s, first line 0.7 s later: 1.4 s > 1 s to the first chunk (but only 0.7 s after the headers).
       ollama.on('POST', '/api/chat', {
         headers: NDJSON,
-        headersDelayMs: 300,
+        headersDelayMs: 700,
         pieces: ['', ...ndjsonLines(fixture('ollama/chat_stream.response.ndjson'))],
-        delayMs: 300,
+        delayMs: 700,
       });
       const res = await post({ model: 'ollama/gemma3:1b', stream: true, messages: user });
       expect(res.status).toBe(504);
@@ -459,7 +459,7 @@ describe('chat errors (SPEC §3)', () => {
       expect(textOf(parsed.chunks)).toBe('Okay, here');
       expect(parsed.done).toBe(false);
       expect(parsed.error).toEqual({
-        message: 'ollama sent no chunk for 400 ms',
+        message: 'ollama sent no chunk for 1000 ms',
         type: 'timeout_error',
         code: 'upstream_timeout',
         param: null,

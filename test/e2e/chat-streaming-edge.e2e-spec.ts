@@ -43,8 +43,8 @@ describe('chat streaming edges', () => {
     openrouter = await startFakeVendor('/api/v1', 'openrouter/models_list.response.json');
     gateway = await startGateway({
       ...gatewayEnv({ ollama, openrouter }),
-      OLLAMA_TIMEOUT: '0.5',
-      PROVIDER_TIMEOUT: '0.5',
+      OLLAMA_TIMEOUT: '1',
+      PROVIDER_TIMEOUT: '1',
       CORS_ORIGINS: 'localhost,https://app.example.com',
     });
   });
@@ -157,7 +157,7 @@ describe('chat streaming edges', () => {
   describe('slow clients', () => {
     it('should not time out the upstream while a client that stopped reading holds the stream back', async () => {
       // ~6 MB of content: more than the socket buffers hold, so the gateway must pause its upstream reads
-      // for as long as the client does (1.5 s, three times OLLAMA_TIMEOUT).
+      // for as long as the client does (2.5 s, two and a half times OLLAMA_TIMEOUT).
       const piece = 'x'.repeat(32 * 1024);
       const lines = Array.from(
         { length: 200 },
@@ -184,7 +184,7 @@ describe('chat streaming edges', () => {
         messages: user,
       });
       res.pause();
-      await sleep(1500);
+      await sleep(2500);
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (d: string) => (body += d));
@@ -210,7 +210,7 @@ describe('chat streaming edges', () => {
 
     it('should send headers and : keep-alive comments while the first chunk is late, then the stream', async () => {
       const lines = ndjsonLines(fixture('ollama/chat_stream.response.ndjson'));
-      ollama.on('POST', '/api/chat', { headers: NDJSON, headersDelayMs: 450, pieces: lines });
+      ollama.on('POST', '/api/chat', { headers: NDJSON, headersDelayMs: 800, pieces: lines });
       const res = await rawRequest(`${slow.url}/v1/chat/completions`, {
         body: { model: 'ollama/gemma3:1b', stream: true, messages: user },
       });
@@ -228,7 +228,7 @@ describe('chat streaming edges', () => {
         setTimeout(() => {
           res.writeHead(404, { 'content-type': 'application/json' });
           res.end(fixture('ollama/error_404_model_not_found.json'));
-        }, 350);
+        }, 600);
       });
       const res = await rawRequest(`${slow.url}/v1/chat/completions`, {
         body: { model: 'ollama/llama3.9', stream: true, messages: user },
