@@ -69,8 +69,10 @@ export class OpenAiChunkNormalizer {
       this.created = typeof chunk.created === 'number' ? chunk.created : Math.floor(Date.now() / 1000);
     }
     if (choices.length === 0) return; // a usage-only chunk: re-emitted by end()
-    const kept: ChunkChoice[] = [];
-    for (const choice of choices) {
+    // `kept` is only allocated when a choice is dropped (rare): the usual chunk keeps its array.
+    let kept: ChunkChoice[] | undefined;
+    for (let i = 0; i < choices.length; i++) {
+      const choice = choices[i];
       if (!choice || typeof choice !== 'object') {
         throw new UpstreamProtocolError(
           `${this.provider} sent a choice that is not an object`,
@@ -81,23 +83,28 @@ export class OpenAiChunkNormalizer {
       this.seen.add(index);
       if (this.finished.has(index)) {
         // OpenRouter repeats the finish chunk, and its 2025 usage chunk has an empty choice: drop both.
-        if (isEmptyChoice(choice)) continue;
+        if (isEmptyChoice(choice)) {
+          kept ??= choices.slice(0, i);
+          continue;
+        }
         choice.finish_reason = null;
       } else {
         this.finishChoice(choice, index);
       }
-      kept.push(choice);
+      kept?.push(choice);
     }
-    if (kept.length === 0) return;
-    chunk.choices = kept;
+    if (kept) {
+      if (kept.length === 0) return;
+      chunk.choices = kept;
+    }
     chunk.id = this.id;
     chunk.created = this.created;
     chunk.model = this.label;
     if (!this.roleSent) {
       this.roleSent = true;
-      const delta = kept[0].delta;
-      if (delta && typeof delta === 'object') delta.role = 'assistant';
-      else kept[0].delta = { role: 'assistant' };
+      const first = chunk.choices[0];
+      if (first.delta && typeof first.delta === 'object') first.delta.role = 'assistant';
+      else first.delta = { role: 'assistant' };
     }
     out.push(chunk);
   }
