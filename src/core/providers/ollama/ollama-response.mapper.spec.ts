@@ -119,6 +119,35 @@ describe(OllamaStreamMapper.name, () => {
   });
 });
 
+describe('Ollama answers that do not match the wire format', () => {
+  it.each([
+    ['a message that is a string', '{"message":"hi","done":false}'],
+    ['numeric content', '{"message":{"role":"assistant","content":5},"done":false}'],
+    [
+      'tool_calls that are an object',
+      '{"message":{"role":"assistant","content":"","tool_calls":{}},"done":false}',
+    ],
+    [
+      'a tool call without a function',
+      '{"message":{"role":"assistant","content":"","tool_calls":[{"id":"x"}]},"done":false}',
+    ],
+  ])('should throw an UpstreamProtocolError (a 502), not a TypeError, for %s', (_name, line) => {
+    expect(() => new OllamaStreamMapper('ollama/x').map(line, [])).toThrow(UpstreamProtocolError);
+    expect(() =>
+      toChatCompletion(parseOllamaDocument(line.replace('"done":false', '"done":true')), 'ollama/x'),
+    ).toThrow(UpstreamProtocolError);
+  });
+
+  it('should pass tool call arguments that already are a JSON string through as they are', () => {
+    const doc = parseOllamaDocument(
+      '{"message":{"role":"assistant","content":"","tool_calls":[{"function":{"name":"f","arguments":"{\\"a\\":1}"}}]},"done":true}',
+    );
+    expect(toChatCompletion(doc, 'ollama/x').choices[0].message.tool_calls![0].function.arguments).toBe(
+      '{"a":1}',
+    );
+  });
+});
+
 describe(toChatCompletion.name, () => {
   it('should map chat_nonstream to a chat.completion with usage', () => {
     const completion = toChatCompletion(

@@ -41,11 +41,43 @@ export function mapOllamaUsage(line: OllamaChatResponse): Usage {
 }
 
 function toToolCall(call: OllamaToolCall): ToolCall {
+  const args: unknown = call.function.arguments;
   return {
     id: call.id || newToolCallId(),
     type: 'function',
-    function: { name: call.function.name, arguments: JSON.stringify(call.function.arguments ?? {}) },
+    // Ollama sends an object; a string (some OpenAI-minded servers) is already what OpenAI wants.
+    function: {
+      name: call.function.name,
+      arguments: typeof args === 'string' ? args : JSON.stringify(args ?? {}),
+    },
   };
+}
+
+type OllamaMessageIn = NonNullable<OllamaChatResponse['message']>;
+
+/**
+ * The `message` of a line or answer, checked against the little we read (a mismatch is the
+ * upstream's fault, a 502, never a TypeError): strings where we expect text, whole tool calls.
+ */
+function readMessage(doc: OllamaChatResponse): OllamaMessageIn | undefined {
+  const message: unknown = doc.message;
+  if (message === undefined || message === null) return undefined;
+  const bad = (what: string) => new UpstreamProtocolError(`ollama sent a message with ${what}`, 'ollama');
+  if (typeof message !== 'object' || Array.isArray(message)) throw bad('an unexpected shape');
+  const m = message as OllamaMessageIn;
+  if (m.content !== undefined && m.content !== null && typeof m.content !== 'string')
+    throw bad('non-text content');
+  if (m.thinking !== undefined && m.thinking !== null && typeof m.thinking !== 'string')
+    throw bad('non-text thinking');
+  if (m.tool_calls !== undefined && m.tool_calls !== null) {
+    if (!Array.isArray(m.tool_calls)) throw bad('tool_calls that are not a list');
+    for (const call of m.tool_calls as unknown[]) {
+      const fn = (call as { function?: { name?: unknown } } | null)?.function;
+      if (!fn || typeof fn !== 'object' || typeof fn.name !== 'string')
+        throw bad('a tool call without a function name');
+    }
+  }
+  return m;
 }
 
 /** Parses one Ollama JSON document (a line or a body); an `{"error":...}` is an upstream error. */
@@ -66,16 +98,15 @@ export function parseOllamaDocument(text: string): OllamaChatResponse {
 
 /** A non-stream `/api/chat` answer → `chat.completion`. */
 export function toChatCompletion(doc: OllamaChatResponse, label: string): ChatCompletion {
-  if (!doc.message || typeof doc.message !== 'object') {
-    throw new UpstreamProtocolError('ollama answer has no message', 'ollama');
-  }
-  const calls = doc.message.tool_calls?.map(toToolCall);
+  const answer = readMessage(doc);
+  if (!answer) throw new UpstreamProtocolError('ollama answer has no message', 'ollama');
+  const calls = answer.tool_calls?.map(toToolCall);
   const message: ChatCompletion['choices'][number]['message'] = {
     role: 'assistant',
-    content: doc.message.content ?? '',
+    content: answer.content ?? '',
   };
   if (calls && calls.length > 0) message.tool_calls = calls;
-  if (doc.message.thinking) message.reasoning_content = doc.message.thinking;
+  if (answer.thinking) message.reasoning_content = answer.thinking;
   return {
     id: newCompletionId(),
     object: 'chat.completion',
@@ -109,7 +140,7 @@ export class OllamaStreamMapper {
   map(line: string, out: ChatCompletionChunk[]): void {
     if (this.finished) return;
     const doc = parseOllamaDocument(line);
-    const message = doc.message;
+    const message = readMessage(doc);
     if (message) {
       const delta: ChunkDelta = {};
       let any = false;
