@@ -3,7 +3,11 @@ import { Injectable } from '@nestjs/common';
 import { Observable } from 'rxjs';
 import { ChatService } from './chat/chat.service';
 import { RequestContext } from './context/request-context';
+import { EmbeddingsService } from './embeddings/embeddings.service';
+import { ModelCatalog } from './models/model-catalog';
 import { ChatCompletion, ChatCompletionChunk, ChatCompletionRequest } from './openai/chat-completion.types';
+import { EmbeddingRequest, EmbeddingResponse } from './openai/embedding.types';
+import { ModelList } from './openai/model.types';
 
 /** Per-call settings of the in-process client. */
 export interface ClientCallOptions {
@@ -28,7 +32,11 @@ const VALID_APP = /^[a-z0-9_-]{1,32}$/;
  */
 @Injectable()
 export class ManaLlmClient {
-  constructor(private readonly chatService: ChatService) {}
+  constructor(
+    private readonly chatService: ChatService,
+    private readonly embeddingsService: EmbeddingsService,
+    private readonly models: ModelCatalog,
+  ) {}
 
   /** A complete chat answer. */
   async chat(request: ClientChatRequest, options: ClientCallOptions = {}): Promise<ChatCompletion> {
@@ -46,6 +54,18 @@ export class ManaLlmClient {
       const validated = this.chatService.validate({ ...request, stream: true });
       return this.chatService.stream(validated, this.context(options)).subscribe(subscriber);
     });
+  }
+
+  /** Embeddings (`input` a string or strings); `encoding_format: 'base64'` answers base64 strings. */
+  async embed(request: EmbeddingRequest, options: ClientCallOptions = {}): Promise<EmbeddingResponse> {
+    const validated = this.embeddingsService.validate({ ...request });
+    const result = await this.embeddingsService.embed(validated, this.context(options));
+    return result.response;
+  }
+
+  /** The model catalogue, as `GET /v1/models` answers it. */
+  listModels(): Promise<ModelList> {
+    return this.models.list();
   }
 
   private context(options: ClientCallOptions): RequestContext {
