@@ -46,7 +46,7 @@ export function optionalString(
 const MODEL_MAX_LENGTH = 256;
 
 /**
- * A model id: printable, no whitespace or control characters, bounded. Anything else could never
+ * A model id: printable ASCII, no whitespace or control characters, bounded. Anything else could never
  * name a real model and must not reach an upstream URL or a metric label.
  */
 export function checkModelId(value: unknown, param = 'model'): string {
@@ -56,7 +56,10 @@ export function checkModelId(value: unknown, param = 'model'): string {
     fail(param, `'${param}' must be at most ${MODEL_MAX_LENGTH} characters`);
   for (let i = 0; i < value.length; i++) {
     const c = value.charCodeAt(i);
-    if (c <= 0x20 || c === 0x7f || c === 0x3f /* ? */ || c === 0x23 /* # */ || c === 0x5c /* \ */) {
+    // Printable ASCII only: model names are ASCII everywhere (Ollama, Hugging Face, the clouds), and a
+    // non-ASCII id would reach the `X-Mana-LLM-Resolved` header, where Node refuses it (a 500 after
+    // the upstream was paid).
+    if (c <= 0x20 || c >= 0x7f || c === 0x3f /* ? */ || c === 0x23 /* # */ || c === 0x5c /* \ */) {
       fail(param, `'${param}' contains a character that is not allowed in a model id`);
     }
   }
