@@ -1,5 +1,6 @@
 import { LoggerService, LogLevel } from '@nestjs/common';
 import type { Level, Logger } from 'pino';
+import { redactFields } from './redact-fields';
 
 /** Nest levels → pino levels (Nest `log` is pino `info`, `verbose` is `trace`). */
 const LEVELS: Record<LogLevel, Level> = {
@@ -16,8 +17,8 @@ const STACK_LINE = /\n\s+at /;
 /**
  * Nest's `LoggerService` over pino: every `Logger` of the app (and of mana-llm's core) writes JSON
  * lines. The trailing string argument Nest appends is the context (`{"context":"Request"}`, one
- * cached pino child per context); an object message becomes the line's fields; an `Error` its `err`.
- * Disabled levels return before any work.
+ * cached pino child per context); an object message becomes the line's fields (credentials and
+ * contents redacted, see redactFields); an `Error` its `err`. Disabled levels return before any work.
  */
 export class PinoLoggerService implements LoggerService {
   private readonly children = new Map<string, Logger>();
@@ -86,7 +87,7 @@ export class PinoLoggerService implements LoggerService {
     const logger = context === undefined ? this.root : this.child(context);
 
     if (message instanceof Error) logger[level]({ err: message }, message.message);
-    else if (typeof message === 'object' && message !== null) logger[level](message);
+    else if (typeof message === 'object' && message !== null) logger[level](redactFields(message));
     else if (stack !== undefined) logger[level]({ stack }, String(message));
     else logger[level](String(message));
   }

@@ -144,8 +144,10 @@ export class ChatService {
         );
       }
       this.metrics.streamOpened();
+      const attempts: FallbackAttempt[] = [];
+      details.attempts = attempts;
       return this.router
-        .stream(route, (adapter, entry) => adapter.chatStream(entry.model, request, { flow }))
+        .stream(route, (adapter, entry) => adapter.chatStream(entry.model, request, { flow }), attempts)
         .pipe(
           storeCompletedStream(this.cache, cached),
           tap({
@@ -173,7 +175,7 @@ export class ChatService {
               if (!first) return;
               status = isLlmError(err) ? err.status : 500;
               provider = failedProvider(err);
-              details.attempts = failedAttempts(err);
+              details.attempts = failedAttempts(err) ?? attempts;
             },
             unsubscribe: () => {
               if (first) status = 499;

@@ -56,11 +56,13 @@ export class FallbackRouter {
    * The streaming walk. An entry's chunks are held back until one commits the stream (real content
    * or a tool call, see `commitsStream`); a retryable failure before that drops them and moves to the
    * next entry; a failure after it ends the stream with that error. Never two providers' text in one
-   * answer. Unsubscribing aborts the current upstream and is no provider failure.
+   * answer. Unsubscribing aborts the current upstream and is no provider failure. `attempts`, when
+   * given, receives the skipped and failed entries once the stream commits (for the request log).
    */
   stream(
     route: Route,
     attempt: (adapter: ProviderAdapter, entry: ChainEntry) => Observable<ChatCompletionChunk>,
+    attempts?: FallbackAttempt[],
   ): Observable<ChatCompletionChunk> {
     return new Observable<ChatCompletionChunk>((subscriber) => {
       const walk = new ChainWalk(route, this.registry, this.health, this.metrics);
@@ -81,6 +83,7 @@ export class FallbackRouter {
         const commit = () => {
           committed = true;
           walk.succeeded(entry, this.clock.now() - started);
+          if (attempts) attempts.push(...walk.attempts);
           for (let i = 0; i < pending.length; i++) subscriber.next(pending[i]);
           pending.length = 0;
         };
