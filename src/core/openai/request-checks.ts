@@ -66,3 +66,35 @@ export function checkModelId(value: unknown, param = 'model'): string {
   if (value.includes('..')) fail(param, `'${param}' must not contain '..'`);
   return value;
 }
+
+/**
+ * Deepest nesting of arrays and objects accepted in a request body (the body itself is level 1).
+ * Real requests stay far below it (a JSON schema in `tools` or `response_format` nests a few dozen
+ * levels at most); far deeper bodies would overflow the stack of `JSON.stringify` when forwarded.
+ */
+export const MAX_JSON_DEPTH = 100;
+
+/**
+ * Whether `value` nests arrays and objects more than `maxDepth` levels deep (a scalar is 0 levels,
+ * `[]` and `{}` one). The walk stops at the limit, so its own stack stays bounded.
+ */
+export function nestsDeeperThan(value: unknown, maxDepth: number): boolean {
+  if (value === null || typeof value !== 'object') return false;
+  if (maxDepth <= 0) return true;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) if (nestsDeeperThan(value[i], maxDepth - 1)) return true;
+    return false;
+  }
+  const object = value as Record<string, unknown>;
+  for (const key in object) if (nestsDeeperThan(object[key], maxDepth - 1)) return true;
+  return false;
+}
+
+/** A 400 naming the top-level field that nests deeper than MAX_JSON_DEPTH levels, if any. */
+export function checkNesting(body: Record<string, unknown>): void {
+  for (const key in body) {
+    if (nestsDeeperThan(body[key], MAX_JSON_DEPTH - 1)) {
+      fail(key, `'${key}' is nested more than ${MAX_JSON_DEPTH} levels deep`);
+    }
+  }
+}

@@ -1,6 +1,7 @@
 import { ChatCompletionRequest } from './chat-completion.types';
 import {
   checkModelId,
+  checkNesting,
   fail,
   isPlainObject,
   optionalBoolean,
@@ -20,6 +21,7 @@ const MAX_MESSAGES = 10_000;
  */
 export function validateChatRequest(body: unknown, defaultModel: string): ChatCompletionRequest {
   if (!isPlainObject(body)) fail('body', 'The request body must be a JSON object');
+  checkNesting(body);
   if (body.model === undefined || body.model === null) body.model = defaultModel;
   else checkModelId(body.model);
 

@@ -1,11 +1,19 @@
 import { EmbeddingRequest } from './embedding.types';
-import { checkModelId, fail, isPlainObject, optionalNumber, optionalString } from './request-checks';
+import {
+  checkModelId,
+  checkNesting,
+  fail,
+  isPlainObject,
+  optionalNumber,
+  optionalString,
+} from './request-checks';
 
 const MAX_INPUTS = 2048;
 
 /** Checks an embeddings request body (OpenAI contract), naming the bad field in `param`. */
 export function validateEmbeddingRequest(body: unknown): EmbeddingRequest {
   if (!isPlainObject(body)) fail('body', 'The request body must be a JSON object');
+  checkNesting(body);
   if (body.model === undefined || body.model === null) fail('model', "'model' is required");
   checkModelId(body.model);
   const input = body.input;
