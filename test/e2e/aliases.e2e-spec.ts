@@ -126,6 +126,25 @@ describe('aliases', () => {
     }
   });
 
+  it('should need the gateway key when gateway auth is on', async () => {
+    gateway = await startGateway({
+      OLLAMA_URL: ollama.url,
+      ALIASES_PATH: file.path,
+      MANA_LLM_API_KEYS: 'key-one',
+    });
+    const denied = await rawRequest(`${gateway.url}/v1/aliases`);
+    expect(denied.status).toBe(401);
+    expect(JSON.parse(denied.body)).toMatchObject({ error: { code: 'invalid_api_key' } });
+    const allowed = await rawRequest(`${gateway.url}/v1/aliases`, {
+      headers: { authorization: 'Bearer key-one' },
+    });
+    expect(allowed.status).toBe(200);
+    expect((JSON.parse(allowed.body) as AliasList).data.map((a) => a.id)).toEqual([
+      'mana/a',
+      'mana/cloud-only',
+    ]);
+  });
+
   it('should answer 404 for an alias that does not exist', async () => {
     gateway = await startGateway({ OLLAMA_URL: ollama.url, ALIASES_PATH: file.path });
     const res = await rawRequest(`${gateway.url}/v1/chat/completions`, { body: chatBody('mana/nope') });

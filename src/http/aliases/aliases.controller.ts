@@ -5,7 +5,10 @@ import { ApiKeyGuard } from '../shared/auth.guard';
 import { OpenAiExceptionFilter } from '../shared/openai-exception.filter';
 import { sendJson } from '../health/send-json';
 
-/** `GET /v1/aliases`: `{object:"list", data:[{id, description, chain, resolves_to}]}`. */
+/**
+ * `GET /v1/aliases`: `{object:"list", data:[{id, description, chain, resolves_to}]}`; behind the
+ * gateway key when `MANA_LLM_API_KEYS` is set (SPEC §10).
+ */
 @Controller()
 @UseFilters(OpenAiExceptionFilter)
 @UseGuards(ApiKeyGuard)
