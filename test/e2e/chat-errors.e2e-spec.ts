@@ -110,6 +110,19 @@ describe('chat errors (SPEC §3)', () => {
       });
     });
 
+    it('should answer 503 with the attempt for a direct model whose provider has no API key', async () => {
+      for (const stream of [false, true]) {
+        const res = await post({ model: 'together/meta-llama/x', stream, messages: user });
+        expect(res.status).toBe(503);
+        const body = JSON.parse(res.body) as { error: Record<string, unknown> };
+        expect(body.error).toMatchObject({
+          type: 'upstream_error',
+          code: 'all_providers_failed',
+          attempts: [{ model: 'together/meta-llama/x', reason: 'unconfigured' }],
+        });
+      }
+    });
+
     it.each([
       ['declared by content-length', {}],
       ['sent chunked', { 'transfer-encoding': 'chunked' }],

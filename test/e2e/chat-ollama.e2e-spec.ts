@@ -255,6 +255,21 @@ describe('chat with Ollama (native /api/chat)', () => {
       expect(sent.options).toEqual({ num_predict: 20 });
     });
 
+    it.each([
+      ['library/gemma3', 'library/gemma3'],
+      ['gemma3:1b', 'gemma3:1b'],
+      ['ollama/library/gemma3:latest', 'library/gemma3:latest'],
+    ])(
+      'should route %p to Ollama as %p (an unknown first segment is part of the name)',
+      async (model, sent) => {
+        ollama.on('POST', '/api/chat', { body: fixture('ollama/chat_nonstream.response.json') });
+        const res = await post({ model, messages: [{ role: 'user', content: 'hi' }] });
+        expect(res.status).toBe(200);
+        expect(res.headers['x-mana-llm-resolved']).toBe(`ollama/${sent}`);
+        expect(ollama.calls('/api/chat')[0].json<{ model: string }>().model).toBe(sent);
+      },
+    );
+
     it('should use OLLAMA_DEFAULT_MODEL when the request has no model', async () => {
       ollama.on('POST', '/api/chat', { body: fixture('ollama/chat_nonstream.response.json') });
       const res = await post({ messages: [{ role: 'user', content: 'hi' }] });
