@@ -4,6 +4,7 @@ import { Observable } from 'rxjs';
 import { ChatService } from './chat/chat.service';
 import { RequestContext } from './context/request-context';
 import { EmbeddingsService } from './embeddings/embeddings.service';
+import { AliasOverview, AliasView } from './routing/alias-overview';
 import { ModelCatalog } from './models/model-catalog';
 import { ChatCompletion, ChatCompletionChunk, ChatCompletionRequest } from './openai/chat-completion.types';
 import { EmbeddingRequest, EmbeddingResponse } from './openai/embedding.types';
@@ -36,6 +37,7 @@ export class ManaLlmClient {
     private readonly chatService: ChatService,
     private readonly embeddingsService: EmbeddingsService,
     private readonly models: ModelCatalog,
+    private readonly aliasOverview: AliasOverview,
   ) {}
 
   /** A complete chat answer. */
@@ -66,6 +68,11 @@ export class ManaLlmClient {
   /** The model catalogue, as `GET /v1/models` answers it. */
   listModels(): Promise<ModelList> {
     return this.models.list();
+  }
+
+  /** The `mana/...` aliases with their chains and where each would route right now. */
+  aliases(): AliasView[] {
+    return this.aliasOverview.list();
   }
 
   private context(options: ClientCallOptions): RequestContext {

@@ -54,7 +54,11 @@ describe('the mana-llm package embedded in a Nest app (examples/nest-consumer, b
     compileExample();
     ollama = await FakeUpstream.start();
     groq = await FakeUpstream.start();
-    app = await boot({ OLLAMA_URL: ollama.url, GROQ_API_KEY: 'gsk_example_key', GROQ_BASE_URL: `${groq.url}/openai/v1` });
+    app = await boot({
+      OLLAMA_URL: ollama.url,
+      GROQ_API_KEY: 'gsk_example_key',
+      GROQ_BASE_URL: `${groq.url}/openai/v1`,
+    });
   }, 120_000);
 
   afterAll(async () => {
@@ -64,7 +68,10 @@ describe('the mana-llm package embedded in a Nest app (examples/nest-consumer, b
   });
 
   it('should answer a chat through an alias that falls back from a failing Groq to Ollama', async () => {
-    groq.on('POST', '/openai/v1/chat/completions', { status: 500, body: fixture('openai/error_500_server_error.json') });
+    groq.on('POST', '/openai/v1/chat/completions', {
+      status: 500,
+      body: fixture('openai/error_500_server_error.json'),
+    });
     ollama.on('POST', '/api/chat', { body: fixture('ollama/chat_nonstream.response.json') });
     const res = await rawRequest(`${app.url}/summarize`, { body: { text: 'why is the sky blue' } });
     expect(res.status).toBe(201);
@@ -103,23 +110,27 @@ describe('two ManaLlmModule instances in two apps (built output)', () => {
     const b = await FakeUpstream.start();
     a.on('POST', '/api/chat', { status: 500, body: { error: 'gpu on fire' } });
     b.on('POST', '/api/chat', { body: fixture('ollama/chat_nonstream.response.json') });
-    const make = (baseUrl: string) =>
+    const make = (baseUrl: string, aliases: Record<string, { chain: string[] }>) =>
       NestFactory.createApplicationContext(
         pkg.ManaLlmModule.forRoot({
           ollama: { baseUrl },
           breaker: { failureThreshold: 1, cooldownMs: 60_000 },
           probe: { enabled: false },
-          aliases: { inline: {} },
+          aliases: { inline: aliases },
           controllers: false,
         }),
         { logger: false },
       );
-    const appA = await make(a.url);
-    const appB = await make(b.url);
+    const appA = await make(a.url, { 'mana/only-in-a': { chain: ['ollama/llama3.2'] } });
+    const appB = await make(b.url, {});
     try {
       const clientA = appA.get(pkg.ManaLlmClient);
       const clientB = appB.get(pkg.ManaLlmClient);
       const request = { model: 'ollama/llama3.2', messages: [{ role: 'user' as const, content: 'hi' }] };
+      expect(clientA.aliases()).toEqual([
+        { id: 'mana/only-in-a', description: '', chain: ['ollama/llama3.2'], resolves_to: 'ollama/llama3.2' },
+      ]);
+      expect(clientB.aliases()).toEqual([]);
 
       await expect(clientA.chat(request)).rejects.toMatchObject({ name: 'UpstreamServerError', status: 502 });
       // A's breaker is now open: the next call is skipped without reaching A's upstream.
