@@ -1,11 +1,9 @@
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { Registry } from 'prom-client';
 import { CHAT_ENDPOINT, EMBEDDINGS_ENDPOINT } from '../context/request-context';
 import { BoundedLabelValues } from './bounded-label-values';
+import { DeferredCounter, DeferredGauge, DeferredHistogram } from './deferred-metrics';
 import { CacheResult, FinishedRequest, LlmMetrics } from './llm-metrics';
 import { MAX_APP_LABELS, MAX_MODEL_LABELS, METRICS, OTHER_LABEL } from './metric-definitions';
-
-type CounterChild = Counter.Internal;
-type HistogramChild = Histogram.Internal<string>;
 
 /** Label values that were validated elsewhere (alias chain entries): safe as `model` labels. */
 export type KnownModel = (label: string) => boolean;
@@ -15,8 +13,9 @@ const CACHE_RESULTS: CacheResult[] = ['hit', 'miss', 'bypass', 'error'];
 
 /**
  * `LlmMetrics` on a prom-client `Registry` (one per module instance: two gateways in one process
- * never share series). Label children are cached per label combination, so a report is one Map
- * lookup and an `inc`/`observe`, never a label hash inside prom-client.
+ * never share series). A report costs a Map lookup by label key and an addition (or an append for
+ * histograms); prom-client sees the totals at scrape time (see DeferredCounter), so nothing of
+ * prom-client's label hashing runs on the request path. Nothing is reported per chunk.
  *
  * Bounded labels: `model` only takes values that answered a request (the upstream validated them) or
  * are alias chain entries, at most `MAX_MODEL_LABELS`; anything else — a caller's unknown direct
@@ -25,22 +24,14 @@ const CACHE_RESULTS: CacheResult[] = ['hit', 'miss', 'bypass', 'error'];
  * `providerHealth()` has nothing to do here.
  */
 export class PrometheusLlmMetrics implements LlmMetrics {
-  private readonly requests: Counter;
-  private readonly duration: Histogram;
-  private readonly ttft: Histogram;
-  private readonly tokenCounter: Counter;
-  private readonly cache: Counter;
-  private readonly active: Gauge;
-  private readonly aliases: Counter;
-  private readonly fallbacks: Counter;
-
-  private readonly requestChildren = new Map<string, CounterChild>();
-  private readonly durationChildren = new Map<string, HistogramChild>();
-  private readonly ttftChildren = new Map<string, HistogramChild>();
-  private readonly tokenChildren = new Map<string, [prompt: CounterChild, completion: CounterChild]>();
-  private readonly cacheChildren = new Map<string, CounterChild>();
-  private readonly aliasChildren = new Map<string, CounterChild>();
-  private readonly fallbackChildren = new Map<string, CounterChild>();
+  private readonly requests: DeferredCounter;
+  private readonly duration: DeferredHistogram;
+  private readonly ttft: DeferredHistogram;
+  private readonly tokenCounter: DeferredCounter;
+  private readonly cache: DeferredCounter;
+  private readonly active: DeferredGauge;
+  private readonly aliases: DeferredCounter;
+  private readonly fallbacks: DeferredCounter;
 
   private readonly models = new BoundedLabelValues(MAX_MODEL_LABELS);
   private readonly apps = new BoundedLabelValues(MAX_APP_LABELS);
@@ -50,47 +41,29 @@ export class PrometheusLlmMetrics implements LlmMetrics {
     private readonly knownModel: KnownModel = () => false,
   ) {
     const registers = [registry];
-    this.requests = new Counter({
-      ...METRICS.requests,
-      labelNames: [...METRICS.requests.labelNames],
-      registers,
+    const labels = <T extends { labelNames: readonly string[] }>(d: T) => ({
+      ...d,
+      labelNames: [...d.labelNames],
     });
-    this.duration = new Histogram({
-      ...METRICS.requestDuration,
-      labelNames: [...METRICS.requestDuration.labelNames],
+    this.requests = new DeferredCounter({ ...labels(METRICS.requests), registers });
+    this.duration = new DeferredHistogram({
+      ...labels(METRICS.requestDuration),
       buckets: [...METRICS.requestDuration.buckets],
       registers,
     });
-    this.ttft = new Histogram({
-      ...METRICS.timeToFirstToken,
-      labelNames: [...METRICS.timeToFirstToken.labelNames],
+    this.ttft = new DeferredHistogram({
+      ...labels(METRICS.timeToFirstToken),
       buckets: [...METRICS.timeToFirstToken.buckets],
       registers,
     });
-    this.tokenCounter = new Counter({
-      ...METRICS.tokens,
-      labelNames: [...METRICS.tokens.labelNames],
-      registers,
-    });
-    this.cache = new Counter({
-      ...METRICS.cacheRequests,
-      labelNames: [...METRICS.cacheRequests.labelNames],
-      registers,
-    });
-    this.active = new Gauge({ ...METRICS.activeStreams, registers });
-    this.aliases = new Counter({
-      ...METRICS.aliasResolved,
-      labelNames: [...METRICS.aliasResolved.labelNames],
-      registers,
-    });
-    this.fallbacks = new Counter({
-      ...METRICS.fallback,
-      labelNames: [...METRICS.fallback.labelNames],
-      registers,
-    });
+    this.tokenCounter = new DeferredCounter({ ...labels(METRICS.tokens), registers });
+    this.cache = new DeferredCounter({ ...labels(METRICS.cacheRequests), registers });
+    this.active = new DeferredGauge({ ...METRICS.activeStreams, registers });
+    this.aliases = new DeferredCounter({ ...labels(METRICS.aliasResolved), registers });
+    this.fallbacks = new DeferredCounter({ ...labels(METRICS.fallback), registers });
     // Known combinations start at 0, so rate() and ratios work from the first hit.
     for (const endpoint of [CHAT_ENDPOINT, EMBEDDINGS_ENDPOINT])
-      for (const result of CACHE_RESULTS) this.cacheChild(endpoint, result).inc(0);
+      for (const result of CACHE_RESULTS) this.cacheCell(endpoint, result);
   }
 
   requestFinished(e: FinishedRequest): void {
@@ -98,53 +71,45 @@ export class PrometheusLlmMetrics implements LlmMetrics {
     const app = this.apps.admit(e.app);
     const status = String(e.status);
     const key = e.endpoint + SEP + model + SEP + e.provider + SEP + status + SEP + app;
-    let counter = this.requestChildren.get(key);
-    if (!counter) {
-      counter = this.requests.labels(e.endpoint, model, e.provider, status, app);
-      this.requestChildren.set(key, counter);
-    }
-    counter.inc();
+    const counter =
+      this.requests.get(key) ??
+      this.requests.cell(key, { endpoint: e.endpoint, model, provider: e.provider, status, app });
+    counter.pending++;
 
     const stream = e.stream ? 'true' : 'false';
     const durationKey = e.endpoint + SEP + e.provider + SEP + stream;
-    let histogram = this.durationChildren.get(durationKey);
-    if (!histogram) {
-      histogram = this.duration.labels(e.endpoint, e.provider, stream);
-      this.durationChildren.set(durationKey, histogram);
-    }
-    histogram.observe(e.durationSeconds);
+    const histogram =
+      this.duration.get(durationKey) ??
+      this.duration.cell(durationKey, { endpoint: e.endpoint, provider: e.provider, stream });
+    this.duration.observe(histogram, e.durationSeconds);
   }
 
   tokens(provider: string, model: string, app: string, prompt: number, completion: number): void {
     const label = this.answered(model);
     const appLabel = this.apps.admit(app);
     const key = provider + SEP + label + SEP + appLabel;
-    let pair = this.tokenChildren.get(key);
-    if (!pair) {
-      pair = [
-        this.tokenCounter.labels(provider, label, 'prompt', appLabel),
-        this.tokenCounter.labels(provider, label, 'completion', appLabel),
-      ];
-      this.tokenChildren.set(key, pair);
-    }
+    const promptKey = key + SEP + 'p';
+    const completionKey = key + SEP + 'c';
+    const promptCell =
+      this.tokenCounter.get(promptKey) ??
+      this.tokenCounter.cell(promptKey, { provider, model: label, type: 'prompt', app: appLabel });
+    const completionCell =
+      this.tokenCounter.get(completionKey) ??
+      this.tokenCounter.cell(completionKey, { provider, model: label, type: 'completion', app: appLabel });
     // Upstreams report whole numbers; anything else (negative, NaN) is not counted.
-    if (prompt > 0) pair[0].inc(prompt);
-    if (completion > 0) pair[1].inc(completion);
+    if (prompt > 0) promptCell.pending += prompt;
+    if (completion > 0) completionCell.pending += completion;
   }
 
   timeToFirstToken(provider: string, model: string, seconds: number): void {
     const label = this.answered(model);
     const key = provider + SEP + label;
-    let histogram = this.ttftChildren.get(key);
-    if (!histogram) {
-      histogram = this.ttft.labels(provider, label);
-      this.ttftChildren.set(key, histogram);
-    }
-    histogram.observe(seconds);
+    const cell = this.ttft.get(key) ?? this.ttft.cell(key, { provider, model: label });
+    this.ttft.observe(cell, seconds);
   }
 
   cacheResult(endpoint: string, result: CacheResult): void {
-    this.cacheChild(endpoint, result).inc();
+    this.cacheCell(endpoint, result).pending++;
   }
 
   streamOpened(): void {
@@ -157,24 +122,15 @@ export class PrometheusLlmMetrics implements LlmMetrics {
 
   aliasResolved(alias: string, target: string): void {
     const key = alias + SEP + target;
-    let counter = this.aliasChildren.get(key);
-    if (!counter) {
-      counter = this.aliases.labels(alias, target);
-      this.aliasChildren.set(key, counter);
-    }
-    counter.inc();
+    (this.aliases.get(key) ?? this.aliases.cell(key, { alias, target })).pending++;
   }
 
   fallback(fromModel: string, toModel: string, reason: string): void {
     const from = this.chainEntry(fromModel);
     const to = this.chainEntry(toModel);
     const key = from + SEP + to + SEP + reason;
-    let counter = this.fallbackChildren.get(key);
-    if (!counter) {
-      counter = this.fallbacks.labels(from, to, reason);
-      this.fallbackChildren.set(key, counter);
-    }
-    counter.inc();
+    (this.fallbacks.get(key) ?? this.fallbacks.cell(key, { from_model: from, to_model: to, reason }))
+      .pending++;
   }
 
   providerHealth(): void {
@@ -192,13 +148,8 @@ export class PrometheusLlmMetrics implements LlmMetrics {
     return this.knownModel(model) ? this.models.admit(model) : OTHER_LABEL;
   }
 
-  private cacheChild(endpoint: string, result: CacheResult): CounterChild {
+  private cacheCell(endpoint: string, result: CacheResult) {
     const key = endpoint + SEP + result;
-    let counter = this.cacheChildren.get(key);
-    if (!counter) {
-      counter = this.cache.labels(endpoint, result);
-      this.cacheChildren.set(key, counter);
-    }
-    return counter;
+    return this.cache.get(key) ?? this.cache.cell(key, { endpoint, result });
   }
 }
