@@ -9,6 +9,7 @@ import {
   ToolCallDelta,
   Usage,
 } from '../../openai/chat-completion.types';
+import { MAX_JSON_DEPTH, nestsDeeperThan } from '../../openai/request-checks';
 import { OllamaChatResponse, OllamaToolCall } from './ollama.wire';
 
 export function newCompletionId(): string {
@@ -90,6 +91,10 @@ export function parseOllamaDocument(text: string): OllamaChatResponse {
   }
   if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) {
     throw new UpstreamProtocolError('ollama sent JSON that is not an object', 'ollama');
+  }
+  // Tool-call arguments are re-serialised for the client: a hostile depth would overflow JSON.stringify.
+  if (nestsDeeperThan(parsed, MAX_JSON_DEPTH)) {
+    throw new UpstreamProtocolError('ollama sent JSON nested too deeply', 'ollama');
   }
   const doc = parsed as OllamaChatResponse;
   if (typeof doc.error === 'string') throw new UpstreamStreamError(doc.error, 'ollama');

@@ -103,7 +103,7 @@ export class OllamaAdapter implements ProviderAdapter {
     const parsed = parseJson<OllamaEmbedResponse>(response.text);
     const vectors = parsed.embeddings;
     const expected = typeof request.input === 'string' ? 1 : request.input.length;
-    if (!Array.isArray(vectors) || vectors.length !== expected || !vectors.every(Array.isArray)) {
+    if (!Array.isArray(vectors) || vectors.length !== expected || !vectors.every(isNumberArray)) {
       throw new UpstreamProtocolError(
         `ollama /api/embed answered without ${expected} embedding${expected === 1 ? '' : 's'}`,
         'ollama',
@@ -145,6 +145,13 @@ export class OllamaAdapter implements ProviderAdapter {
     if (!this.options.images || !hasRemoteImage(request)) return Promise.resolve(request);
     return this.options.images.inline(request, signal);
   }
+}
+
+/** A vector of numbers (anything else would reach the client as is, or overflow JSON.stringify). */
+function isNumberArray(value: unknown): boolean {
+  if (!Array.isArray(value)) return false;
+  for (let i = 0; i < value.length; i++) if (typeof value[i] !== 'number') return false;
+  return true;
 }
 
 function hasRemoteImage(request: ChatCompletionRequest): boolean {

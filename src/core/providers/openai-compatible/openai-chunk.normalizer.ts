@@ -1,6 +1,7 @@
 import { UpstreamProtocolError, UpstreamStreamError } from '../../errors/upstream-errors';
 import { scrubSecrets, upstreamErrorMessage } from '../../errors/upstream-error.factory';
 import { ChatCompletionChunk, ChunkChoice, Usage } from '../../openai/chat-completion.types';
+import { MAX_JSON_DEPTH, nestsDeeperThan } from '../../openai/request-checks';
 import { SseEvent } from '../../streaming/sse-event-parser';
 import { mapOpenAiFinishReason } from './map-openai-finish-reason';
 
@@ -48,6 +49,11 @@ export class OpenAiChunkNormalizer {
         `${this.provider} sent an SSE event that is not an object`,
         this.provider,
       );
+    }
+    // Unknown fields pass through to the client: a hostile nesting depth would overflow the stack of
+    // the JSON.stringify that writes the chunk (an uncaught throw inside the stream's subscriber).
+    if (nestsDeeperThan(chunk, MAX_JSON_DEPTH)) {
+      throw new UpstreamProtocolError(`${this.provider} sent an SSE event nested too deeply`, this.provider);
     }
     if (chunk.error !== undefined && chunk.error !== null) {
       throw this.streamError(data);

@@ -7,6 +7,7 @@ import {
 } from '../../openai/chat-completion.types';
 import { decodeEmbeddingBase64 } from '../../embeddings/embedding-encoding';
 import { EmbeddingRequest } from '../../openai/embedding.types';
+import { MAX_JSON_DEPTH, nestsDeeperThan } from '../../openai/request-checks';
 import { SseEventParser } from '../../streaming/sse-event-parser';
 import {
   CallOptions,
@@ -144,6 +145,10 @@ export class OpenAiCompatibleAdapter implements ProviderAdapter {
 
   private normaliseCompletion(text: string, label: string): ChatCompletion {
     const completion = parseObject(text, this.name) as ChatCompletion;
+    // Unknown fields pass through to the client; a hostile depth would overflow JSON.stringify (a 500).
+    if (nestsDeeperThan(completion, MAX_JSON_DEPTH)) {
+      throw new UpstreamProtocolError(`${this.name} sent an answer nested too deeply`, this.name);
+    }
     if (!Array.isArray(completion.choices)) {
       throw new UpstreamProtocolError(`${this.name} answer has no choices`, this.name);
     }
