@@ -1,0 +1,370 @@
+'use strict';
+/**
+ * mana-llm benchmark: `npm run bench` (builds, then runs this). See docs/performance.md.
+ *
+ * Measures, in one run and alternating rounds, the same four scenarios against four targets:
+ * the fake upstream directly, a bare node:http + undici proxy, an equally minimal NestJS + Express +
+ * undici proxy (the reference), and the real built service `node dist/main.js`.
+ *
+ *   node bench/run.js [--smoke] [--rounds N] [--duration S] [--warmup S] [--connections N]
+ *                     [--rate R] [--probe N] [--streams N] [--hold MS] [--out DIR]
+ *                     [--scenarios a,b] [--targets a,b] [--main path/to/main.js]
+ */
+const { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } = require('node:fs');
+const { cpus, loadavg, tmpdir } = require('node:os');
+const { join, resolve } = require('node:path');
+const { Pool } = require('undici');
+const { hasTaskset, pinSelf, procStat, startChild } = require('./lib/processes');
+const { openStreams, pingProbe, rateProbe, throughput } = require('./lib/load');
+const { checkTargets, summarise, toMarkdown } = require('./lib/report');
+const { SCENARIOS, manaLlmEnv, requestFor } = require('./lib/scenarios');
+
+/** @typedef {import('./lib/scenarios').Scenario} Scenario @typedef {import('./lib/scenarios').BenchRequest} BenchRequest */
+
+const ROOT = resolve(__dirname, '..');
+const LISTENING = /BENCH_LISTENING (\d+)/;
+const MANA_LISTENING = /mana-llm listening on port (\d+)/;
+const PROXY_CPU = 1;
+const LOAD_CPU = 0;
+
+/** @param {string[]} argv */
+function parseOptions(argv) {
+  const smoke = argv.includes('--smoke');
+  const value = (/** @type {string} */ name, /** @type {number} */ full, /** @type {number} */ small) => {
+    const i = argv.indexOf(`--${name}`);
+    if (i !== -1 && argv[i + 1] !== undefined) return Number(argv[i + 1]);
+    return smoke ? small : full;
+  };
+  const list = (/** @type {string} */ name) => {
+    const i = argv.indexOf(`--${name}`);
+    return i !== -1 && argv[i + 1] ? argv[i + 1].split(',') : undefined;
+  };
+  const outIndex = argv.indexOf('--out');
+  return {
+    smoke,
+    rounds: value('rounds', 3, 1),
+    durationSec: value('duration', 5, 0.4),
+    warmupSec: value('warmup', 1, 0.1),
+    connections: value('connections', 32, 4),
+    rate: value('rate', 100, 50),
+    probeCount: value('probe', 300, 10),
+    streams: value('streams', 1000, 20),
+    holdMs: value('hold', 8000, 800),
+    outDir: outIndex !== -1 ? resolve(argv[outIndex + 1]) : join(ROOT, 'bench', 'results'),
+    scenarioIds: list('scenarios'),
+    targetIds: list('targets'),
+    /** The service to measure: the build of this checkout unless told otherwise (e.g. a snapshot's). */
+    main:
+      argv.indexOf('--main') !== -1
+        ? resolve(argv[argv.indexOf('--main') + 1])
+        : join(ROOT, 'dist', 'main.js'),
+  };
+}
+
+/** @param {number} ms */
+const sleep = (ms) => new Promise((ok) => setTimeout(ok, ms));
+
+/**
+ * One request per (target, scenario) before measuring: a target that answers wrongly must not be
+ * measured. Checks the status and the shape of the body.
+ *
+ * @param {string} url @param {BenchRequest} request @param {Scenario} s @param {boolean} direct
+ */
+async function preflight(url, request, s, direct) {
+  const pool = new Pool(url);
+  try {
+    const res = await pool.request({
+      method: 'POST',
+      path: request.path,
+      headers: { 'content-type': 'application/json' },
+      body: request.body,
+    });
+    const text = await res.body.text();
+    const fail = (/** @type {string} */ why) => {
+      throw new Error(`preflight ${s.id} at ${url}: ${why}: ${res.statusCode} ${text.slice(0, 300)}`);
+    };
+    if (res.statusCode !== 200) fail('status');
+    if (s.id === 'embeddings' && !text.includes('"embedding"')) fail('no embedding');
+    if (!s.stream && s.id !== 'embeddings' && !text.includes('"choices"')) fail('no choices');
+    if (s.stream && direct && s.provider === 'ollama' && !text.includes('"done":true')) fail('no done line');
+    if (s.stream && !(direct && s.provider === 'ollama')) {
+      const events = text.split('\n\n').filter((e) => e.startsWith('data: '));
+      if (events.length < 10 || events[events.length - 1] !== 'data: [DONE]')
+        fail(`${events.length} events, no [DONE]`);
+    }
+  } finally {
+    await pool.close();
+  }
+}
+
+/** @param {string} url */
+async function scrapeLag(url) {
+  const pool = new Pool(url);
+  try {
+    const res = await pool.request({ method: 'GET', path: '/metrics' });
+    const text = await res.body.text();
+    const m = /^nodejs_eventloop_lag_p99_seconds(?:\{[^}]*\})? ([0-9.eE+-]+)$/m.exec(text);
+    return m ? Number(m[1]) : NaN;
+  } finally {
+    await pool.close();
+  }
+}
+
+async function main() {
+  const o = parseOptions(process.argv.slice(2));
+  const mainJs = o.main;
+  if (!existsSync(mainJs))
+    throw new Error(`${mainJs} is missing: run \`npm run build\` (npm run bench does)`);
+  const taskset = hasTaskset() && cpus().length >= 2;
+  if (taskset) pinSelf(LOAD_CPU);
+  const cpu = taskset ? PROXY_CPU : undefined;
+  const scenarios = SCENARIOS.filter((s) => !o.scenarioIds || o.scenarioIds.includes(s.id));
+  const allTargets = ['direct', 'bare', 'nest', 'mana-llm'];
+  const targets = allTargets.filter((t) => t === 'direct' || !o.targetIds || o.targetIds.includes(t));
+  const notes = [];
+  let portkey =
+    'not measured: @portkey-ai/gateway is not installed (optional; packages may not be installed here)';
+  try {
+    require.resolve('@portkey-ai/gateway');
+    portkey = 'installed but not wired into this harness';
+  } catch {
+    // stays "not installed"
+  }
+  const log = (/** @type {string} */ line) => process.stderr.write(`[bench] ${line}\n`);
+  const startedAt = new Date().toISOString();
+  const loadStart = loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ');
+
+  const workDir = mkdtempSync(join(tmpdir(), 'mana-llm-bench-'));
+  /** @type {import('./lib/processes').ChildService[]} */
+  const children = [];
+  const stopAll = () => Promise.all(children.map((c) => c.stop()));
+  process.once('SIGINT', () => void stopAll().then(() => process.exit(130)));
+  try {
+    const fake = await startChild({
+      name: 'fake',
+      args: [join(__dirname, 'lib', 'fake-upstream.js')],
+      env: {},
+      cpu: taskset ? LOAD_CPU : undefined,
+      listening: LISTENING,
+    });
+    children.push(fake);
+    const proxyEnv = { UPSTREAM_URL: fake.url };
+    /** @type {Record<string, import('./lib/processes').ChildService>} */
+    const services = {};
+    if (targets.includes('bare'))
+      services.bare = await startChild({
+        name: 'bare',
+        args: [join(__dirname, 'proxies', 'bare-proxy.js')],
+        env: proxyEnv,
+        cpu,
+        listening: LISTENING,
+      });
+    if (targets.includes('nest'))
+      services.nest = await startChild({
+        name: 'nest',
+        args: [join(__dirname, 'proxies', 'nest-proxy.js')],
+        env: proxyEnv,
+        cpu,
+        listening: LISTENING,
+      });
+    if (targets.includes('mana-llm'))
+      services['mana-llm'] = await startChild({
+        name: 'mana-llm',
+        args: [mainJs],
+        cwd: workDir,
+        cpu,
+        listening: MANA_LISTENING,
+        env: manaLlmEnv(fake.url, ROOT),
+      });
+    children.push(...Object.values(services));
+    /** @param {string} t */
+    const urlOf = (t) => (t === 'direct' ? fake.url : services[t].url);
+
+    for (const s of scenarios)
+      for (const t of targets) {
+        await preflight(urlOf(t), requestFor(s, t), s, t === 'direct');
+        await preflight(urlOf(t), requestFor(s, t, '-gap-5'), s, t === 'direct');
+      }
+    await sleep(300);
+    /** @type {Record<string, number>} */
+    const rssIdle = {};
+    for (const [t, c] of Object.entries(services)) rssIdle[t] = procStat(c.pid).rssBytes;
+    log(
+      `started: fake ${fake.url}, ${Object.entries(services)
+        .map(([t, c]) => `${t} ${c.url} (pid ${c.pid})`)
+        .join(', ')}`,
+    );
+
+    const rounds = [];
+    for (let round = 0; round < o.rounds; round++) {
+      const cells = [];
+      const order = targets.map((_, i) => targets[(i + round) % targets.length]);
+      for (const s of scenarios) {
+        for (const t of order) {
+          const url = urlOf(t);
+          const request = requestFor(s, t);
+          await throughput({ url, request, connections: o.connections, durationSec: o.warmupSec });
+          const service = services[t];
+          const before = service ? procStat(service.pid) : undefined;
+          let rssMax = 0;
+          const sampler = service
+            ? setInterval(() => (rssMax = Math.max(rssMax, procStat(service.pid).rssBytes)), 250)
+            : undefined;
+          const load = await throughput({
+            url,
+            request,
+            connections: o.connections,
+            durationSec: o.durationSec,
+          });
+          if (sampler) clearInterval(sampler);
+          const after = service ? procStat(service.pid) : undefined;
+          if (after) rssMax = Math.max(rssMax, after.rssBytes);
+          await sleep(100);
+          const probe = await rateProbe({
+            url,
+            request: requestFor(s, t, s.stream ? '-gap-5' : ''),
+            rate: o.rate,
+            count: o.probeCount,
+          });
+          const cpuUsPerRequest =
+            before && after && load.ok > 0 ? ((after.cpuSeconds - before.cpuSeconds) * 1e6) / load.ok : null;
+          cells.push({
+            scenario: s.id,
+            target: t,
+            load,
+            cpuUsPerRequest,
+            rssLoadBytes: service ? rssMax : null,
+            probe,
+          });
+          log(
+            `round ${round + 1}/${o.rounds} ${s.id} ${t}: ${load.perSecond.toFixed(0)}/s, p50 ${load.latencyP50} ms, probe p50 ${probe.total.p50.toFixed(2)} ms, ttfb p50 ${probe.ttfb.p50.toFixed(2)} ms${cpuUsPerRequest !== null ? `, ${cpuUsPerRequest.toFixed(0)} µs CPU/req` : ''}${load.failed + probe.failed ? `, ${load.failed + probe.failed} failed` : ''}`,
+          );
+        }
+      }
+      rounds.push({ round: round + 1, cells });
+    }
+
+    // Long-lived streams: `holdMs` per stream (20 events spread over it), `streams` at once.
+    const memory = [];
+    const streamScenario = scenarios.find((s) => s.id === 'chat-stream-openai') ?? SCENARIOS[1];
+    for (const [t, service] of Object.entries(services)) {
+      const url = service.url;
+      const pingIdle = await pingProbe({
+        url,
+        path: '/health/live',
+        everyMs: 20,
+        durationMs: o.smoke ? 200 : 1000,
+      });
+      const rssBeforeMb = procStat(service.pid).rssBytes / 2 ** 20;
+      if (t === 'mana-llm') await scrapeLag(url); // resets the histogram: the next scrape covers the window
+      let rssOpen = 0;
+      /** @type {number} */
+      let metricLag = NaN;
+      const held = await openStreams({
+        url,
+        request: requestFor(streamScenario, t, `-hold-${o.holdMs}`),
+        count: o.streams,
+        openTimeoutMs: o.holdMs / 2,
+        whileOpen: async () => {
+          const sampler = setInterval(
+            () => (rssOpen = Math.max(rssOpen, procStat(service.pid).rssBytes)),
+            100,
+          );
+          const ping = await pingProbe({
+            url,
+            path: '/health/live',
+            everyMs: 20,
+            durationMs: Math.min(2000, o.holdMs / 4),
+          });
+          clearInterval(sampler);
+          rssOpen = Math.max(rssOpen, procStat(service.pid).rssBytes);
+          if (t === 'mana-llm') metricLag = (await scrapeLag(url)) * 1000 - 10; // minus the 10 ms sampling resolution
+          return ping;
+        },
+      });
+      const rssOpenMb = rssOpen / 2 ** 20;
+      memory.push({
+        target: t,
+        rssIdleMb: rssIdle[t] / 2 ** 20,
+        rssBeforeMb,
+        rssOpenMb,
+        growthMb: rssOpenMb - rssIdle[t] / 2 ** 20,
+        opened: held.opened,
+        completed: held.completed,
+        failed: held.failed,
+        pingIdle,
+        pingOpen: held.measured,
+        lagP99Ms: held.measured.p99 - pingIdle.p50,
+        metricLagP99Ms: metricLag,
+      });
+      log(
+        `${o.streams} open streams through ${t}: opened ${held.opened}, RSS ${rssOpenMb.toFixed(0)} MB, ping p99 ${held.measured.p99.toFixed(2)} ms`,
+      );
+      await sleep(200);
+    }
+    if (services['mana-llm'])
+      notes.push(
+        `mana-llm wrote ${services['mana-llm'].lines()} log lines at info during the run (one per request).`,
+      );
+    notes.push(
+      "Latencies under load are autocannon's (whole milliseconds); the open-loop probe is timed with performance.now().",
+    );
+    notes.push(
+      'Stream probes use a fake stream that sends everything up to the first content token at once and the rest 5 ms later: TTFB is the time to the first body byte, i.e. to the first token.',
+    );
+
+    const summary = summarise(
+      rounds,
+      scenarios.map((s) => s.id),
+      targets,
+    );
+    const result = {
+      startedAt,
+      finishedAt: new Date().toISOString(),
+      machine: {
+        node: process.version,
+        cpus: cpus().length,
+        taskset,
+        proxyCpu: cpu ?? null,
+        loadCpu: taskset ? LOAD_CPU : null,
+        loadStart,
+        loadEnd: loadavg()
+          .map((l) => l.toFixed(2))
+          .join(' '),
+      },
+      options: o,
+      portkey,
+      scenarios: scenarios.map((s) => ({ id: s.id, title: s.title })),
+      targets: checkTargets(summary, memory, o),
+      summary,
+      memory,
+      rounds,
+      notes,
+    };
+    const markdown = toMarkdown(result);
+    process.stdout.write(markdown);
+    mkdirSync(o.outDir, { recursive: true });
+    const json = JSON.stringify(result, null, 2) + '\n';
+    writeFileSync(join(o.outDir, 'latest.md'), markdown);
+    writeFileSync(join(o.outDir, 'latest.json'), json);
+    writeFileSync(join(o.outDir, `${result.finishedAt.replace(/[:.]/g, '-')}.json`), json);
+    return result;
+  } finally {
+    await stopAll();
+    rmSync(workDir, { recursive: true, force: true });
+  }
+}
+
+module.exports = { parseOptions };
+
+if (require.main === module) {
+  main().then(
+    () => process.exit(0),
+    (err) => {
+      process.stderr.write(`bench failed: ${err instanceof Error ? err.stack : String(err)}\n`);
+      process.exit(1);
+    },
+  );
+}
