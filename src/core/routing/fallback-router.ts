@@ -14,6 +14,12 @@ import { commitsStream } from './stream-commit';
 
 export { commitsStream } from './stream-commit';
 
+/**
+ * Chunks held back before a stream commits (role, reasoning, finish, usage). Past it the stream
+ * commits anyway: an endless reasoning stream made the gateway buffer without bound.
+ */
+export const MAX_HELD_CHUNKS = 1024;
+
 export interface Routed<T> {
   value: T;
   entry: ChainEntry;
@@ -101,7 +107,9 @@ export class FallbackRouter {
           next: (chunk) => {
             if (committed) return subscriber.next(chunk);
             pending.push(chunk);
-            if (commitsStream(chunk)) commit();
+            // Held chunks are memory without backpressure: an upstream that only reasons (or sends
+            // role-only chunks) for long is alive and answering, so it commits once the cap is hit.
+            if (commitsStream(chunk) || pending.length >= MAX_HELD_CHUNKS) commit();
           },
           error: (err: unknown) => {
             if (!committed) return fail(err);
