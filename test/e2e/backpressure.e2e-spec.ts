@@ -123,6 +123,15 @@ describe('backpressure from a slow client to the upstream', () => {
       sseEvents(fixture('groq/chat_stream_text.response.sse')).slice(38, -2), // content events
       SSE,
     ],
+    [
+      // Reasoning never commits a stream by itself: without a cap on the chunks held back before
+      // the commit, the gateway buffered this without bound (no write, so no backpressure).
+      'a Groq SSE stream of reasoning only',
+      'groq/openai/gpt-oss-120b',
+      '/openai/v1/chat/completions',
+      sseEvents(fixture('groq/chat_stream_text.response.sse')).slice(1, 38), // reasoning events
+      SSE,
+    ],
   ])(
     'should stall %s at the upstream while the client does not read, with bounded memory',
     async (_name, model, path, pieces, headers) => {
