@@ -9,6 +9,10 @@
  *   node bench/run.js [--smoke] [--rounds N] [--duration S] [--warmup S] [--connections N]
  *                     [--rate R] [--probe N] [--streams N] [--hold MS] [--out DIR]
  *                     [--scenarios a,b] [--targets a,b] [--main path/to/main.js]
+ *                     [--baseline path/to/other/main.js]
+ *
+ * `--baseline` adds a second build of the service as target `mana-llm-baseline`, measured in the same
+ * alternating rounds: before/after numbers of an optimisation from the same machine state.
  */
 const { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } = require('node:fs');
 const { cpus, loadavg, tmpdir } = require('node:os');
@@ -58,6 +62,8 @@ function parseOptions(argv) {
       argv.indexOf('--main') !== -1
         ? resolve(argv[argv.indexOf('--main') + 1])
         : join(ROOT, 'dist', 'main.js'),
+    /** A second build measured as `mana-llm-baseline` in the same rounds (before/after comparisons). */
+    baseline: argv.indexOf('--baseline') !== -1 ? resolve(argv[argv.indexOf('--baseline') + 1]) : undefined,
   };
 }
 
@@ -119,8 +125,10 @@ async function main() {
   if (taskset) pinSelf(LOAD_CPU);
   const cpu = taskset ? PROXY_CPU : undefined;
   const scenarios = SCENARIOS.filter((s) => !o.scenarioIds || o.scenarioIds.includes(s.id));
-  const allTargets = ['direct', 'bare', 'nest', 'mana-llm'];
-  const targets = allTargets.filter((t) => t === 'direct' || !o.targetIds || o.targetIds.includes(t));
+  const allTargets = ['direct', 'bare', 'nest', 'mana-llm', ...(o.baseline ? ['mana-llm-baseline'] : [])];
+  const targets = allTargets.filter(
+    (t) => t === 'direct' || t === 'mana-llm-baseline' || !o.targetIds || o.targetIds.includes(t),
+  );
   const notes = [];
   let portkey =
     'not measured: @portkey-ai/gateway is not installed (optional; packages may not be installed here)';
@@ -169,15 +177,20 @@ async function main() {
         cpu,
         listening: LISTENING,
       });
-    if (targets.includes('mana-llm'))
-      services['mana-llm'] = await startChild({
-        name: 'mana-llm',
-        args: [mainJs],
+    for (const [name, main] of [
+      ['mana-llm', mainJs],
+      ['mana-llm-baseline', o.baseline],
+    ]) {
+      if (!main || !targets.includes(name)) continue;
+      services[name] = await startChild({
+        name,
+        args: [main],
         cwd: workDir,
         cpu,
         listening: MANA_LISTENING,
         env: manaLlmEnv(fake.url, ROOT),
       });
+    }
     children.push(...Object.values(services));
     /** @param {string} t */
     const urlOf = (t) => (t === 'direct' ? fake.url : services[t].url);
@@ -258,7 +271,7 @@ async function main() {
         durationMs: o.smoke ? 200 : 1000,
       });
       const rssBeforeMb = procStat(service.pid).rssBytes / 2 ** 20;
-      if (t === 'mana-llm') await scrapeLag(url); // resets the histogram: the next scrape covers the window
+      if (t.startsWith('mana-llm')) await scrapeLag(url); // resets the histogram: the next scrape covers the window
       let rssOpen = 0;
       /** @type {number} */
       let metricLag = NaN;
@@ -280,7 +293,7 @@ async function main() {
           });
           clearInterval(sampler);
           rssOpen = Math.max(rssOpen, procStat(service.pid).rssBytes);
-          if (t === 'mana-llm') metricLag = (await scrapeLag(url)) * 1000 - 10; // minus the 10 ms sampling resolution
+          if (t.startsWith('mana-llm')) metricLag = (await scrapeLag(url)) * 1000 - 10; // minus the 10 ms sampling resolution
           return ping;
         },
       });
