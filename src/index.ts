@@ -7,7 +7,12 @@ export { MANA_LLM_OPTIONS } from './mana-llm.module-definition';
 export type { ManaLlmModuleExtras } from './mana-llm.module-definition';
 export { ManaLlmClient } from './core/mana-llm.client';
 export type { ClientCallOptions, ClientChatRequest } from './core/mana-llm.client';
-export type { ManaLlmOptions, CloudProviderOptions, AliasDefinition } from './core/mana-llm.options';
+export type {
+  ManaLlmOptions,
+  CloudProviderOptions,
+  AliasDefinition,
+  ConcurrencyOptions,
+} from './core/mana-llm.options';
 export type { CacheOptions } from './core/cache/cache.options';
 export { CACHE_HEALTH } from './core/cache/cache-health';
 export type { CacheHealth } from './core/cache/cache-health';

@@ -32,6 +32,11 @@ export class EnvironmentVariables {
   @IsOptional() @IsString() @MinLength(1) OLLAMA_DEFAULT_MODEL?: string;
   @IsOptional() @Transform(toNum) @IsNumber() @Min(0.001) OLLAMA_TIMEOUT?: number;
   @IsOptional() @Transform(toInt) @IsInt() @Min(1) OLLAMA_NUM_CTX?: number;
+  /** Chat/embeddings calls in flight to Ollama at most (0 or unset: unlimited); more wait in a queue. */
+  @IsOptional() @Transform(toInt) @IsInt() @Min(0) @Max(100_000) OLLAMA_MAX_CONCURRENCY?: number;
+  @IsOptional() @Transform(toInt) @IsInt() @Min(0) @Max(1_000_000) OLLAMA_QUEUE_SIZE?: number;
+  /** Seconds a call waits for a free Ollama slot before it is refused (the next alias entry is tried). */
+  @IsOptional() @Transform(toNum) @IsNumber() @Min(0.001) OLLAMA_QUEUE_TIMEOUT?: number;
 
   @IsOptional() @IsString() OPENAI_API_KEY?: string;
   @IsOptional() @IsString() OPENROUTER_API_KEY?: string;
@@ -42,6 +47,15 @@ export class EnvironmentVariables {
   @IsOptional() @IsUrl(URL_OPTIONS) GROQ_BASE_URL?: string;
   @IsOptional() @IsUrl(URL_OPTIONS) TOGETHER_BASE_URL?: string;
   @IsOptional() @Transform(toNum) @IsNumber() @Min(0.001) PROVIDER_TIMEOUT?: number;
+  /** Defaults of every cloud provider's concurrency limit (0 or unset: unlimited). */
+  @IsOptional() @Transform(toInt) @IsInt() @Min(0) @Max(100_000) PROVIDER_MAX_CONCURRENCY?: number;
+  @IsOptional() @Transform(toInt) @IsInt() @Min(0) @Max(1_000_000) PROVIDER_QUEUE_SIZE?: number;
+  @IsOptional() @Transform(toNum) @IsNumber() @Min(0.001) PROVIDER_QUEUE_TIMEOUT?: number;
+  /** One cloud provider's own limit, over PROVIDER_MAX_CONCURRENCY. */
+  @IsOptional() @Transform(toInt) @IsInt() @Min(0) @Max(100_000) OPENAI_MAX_CONCURRENCY?: number;
+  @IsOptional() @Transform(toInt) @IsInt() @Min(0) @Max(100_000) OPENROUTER_MAX_CONCURRENCY?: number;
+  @IsOptional() @Transform(toInt) @IsInt() @Min(0) @Max(100_000) GROQ_MAX_CONCURRENCY?: number;
+  @IsOptional() @Transform(toInt) @IsInt() @Min(0) @Max(100_000) TOGETHER_MAX_CONCURRENCY?: number;
 
   @IsOptional() @IsString() @MinLength(1) ALIASES_PATH?: string;
   /** Seconds between checks of the aliases file for changes (reloaded when it changed). */

@@ -93,8 +93,15 @@ export function loadGatewayConfig(raw: Record<string, string | undefined>): Gate
     throw new ConfigValidationError(`Invalid configuration:\n${problems.map((l) => `  ${l}`).join('\n')}`);
   }
   const seconds = (v: number | undefined, d: number) => (v ?? d) * 1000;
-  const cloud = (key: string | undefined, baseUrl: string | undefined) =>
-    key && key.trim() ? { apiKey: key.trim(), baseUrl } : undefined;
+  const optionalSeconds = (v: number | undefined) => (v === undefined ? undefined : v * 1000);
+  const cloud = (key: string | undefined, baseUrl: string | undefined, maxConcurrent?: number) =>
+    key && key.trim()
+      ? {
+          apiKey: key.trim(),
+          baseUrl,
+          concurrency: maxConcurrent === undefined ? undefined : { maxConcurrent },
+        }
+      : undefined;
   const store: GatewayConfig['cache']['store'] =
     env.CACHE_STORE === 'memory' || env.CACHE_STORE === 'none' || env.CACHE_STORE === 'redis'
       ? env.CACHE_STORE
@@ -127,12 +134,22 @@ export function loadGatewayConfig(raw: Record<string, string | undefined>): Gate
         defaultModel: env.OLLAMA_DEFAULT_MODEL ?? 'gemma3:4b',
         timeoutMs: seconds(env.OLLAMA_TIMEOUT, 120),
         numCtx: env.OLLAMA_NUM_CTX,
+        concurrency: {
+          maxConcurrent: env.OLLAMA_MAX_CONCURRENCY,
+          queueSize: env.OLLAMA_QUEUE_SIZE,
+          queueTimeoutMs: optionalSeconds(env.OLLAMA_QUEUE_TIMEOUT),
+        },
       },
-      openai: cloud(env.OPENAI_API_KEY, env.OPENAI_BASE_URL),
-      openrouter: cloud(env.OPENROUTER_API_KEY, env.OPENROUTER_BASE_URL),
-      groq: cloud(env.GROQ_API_KEY, env.GROQ_BASE_URL),
-      together: cloud(env.TOGETHER_API_KEY, env.TOGETHER_BASE_URL),
+      openai: cloud(env.OPENAI_API_KEY, env.OPENAI_BASE_URL, env.OPENAI_MAX_CONCURRENCY),
+      openrouter: cloud(env.OPENROUTER_API_KEY, env.OPENROUTER_BASE_URL, env.OPENROUTER_MAX_CONCURRENCY),
+      groq: cloud(env.GROQ_API_KEY, env.GROQ_BASE_URL, env.GROQ_MAX_CONCURRENCY),
+      together: cloud(env.TOGETHER_API_KEY, env.TOGETHER_BASE_URL, env.TOGETHER_MAX_CONCURRENCY),
       providerTimeoutMs: seconds(env.PROVIDER_TIMEOUT, 60),
+      providerConcurrency: {
+        maxConcurrent: env.PROVIDER_MAX_CONCURRENCY,
+        queueSize: env.PROVIDER_QUEUE_SIZE,
+        queueTimeoutMs: optionalSeconds(env.PROVIDER_QUEUE_TIMEOUT),
+      },
       aliases: {
         path: env.ALIASES_PATH ?? './aliases.yaml',
         required: env.ALIASES_PATH !== undefined,

@@ -2,11 +2,24 @@ import { CacheOptions, ResolvedCacheOptions } from './cache/cache.options';
 import { MetricsOptions, ResolvedMetricsOptions } from './metrics/metrics.options';
 import { ProviderName } from './providers/provider-adapter';
 
+/**
+ * A provider's concurrency limit: at most `maxConcurrent` chat/embeddings calls in flight (unset or
+ * 0: unlimited); more wait in a queue of `queueSize` (default 100) for at most `queueTimeoutMs`
+ * (default 10 000). A full queue or a timed-out wait skips the entry (`ProviderSaturatedError`).
+ */
+export interface ConcurrencyOptions {
+  maxConcurrent?: number;
+  queueSize?: number;
+  queueTimeoutMs?: number;
+}
+
 export interface CloudProviderOptions {
   apiKey: string;
   /** API root with `/v1` (or the vendor's equivalent); defaults to the public one. */
   baseUrl?: string;
   timeoutMs?: number;
+  /** This provider's concurrency limit; each field unset falls back to `providerConcurrency`. */
+  concurrency?: ConcurrencyOptions;
 }
 
 export interface AliasDefinition {
@@ -22,6 +35,8 @@ export interface ManaLlmOptions {
     timeoutMs?: number;
     /** Default `num_ctx` for every Ollama call. */
     numCtx?: number;
+    /** Ollama's concurrency limit (a local GPU serves a few requests at a time). */
+    concurrency?: ConcurrencyOptions;
   };
   openai?: CloudProviderOptions;
   openrouter?: CloudProviderOptions;
@@ -29,6 +44,8 @@ export interface ManaLlmOptions {
   together?: CloudProviderOptions;
   /** Default timeout of the cloud providers. */
   providerTimeoutMs?: number;
+  /** Default concurrency limit of the cloud providers. */
+  providerConcurrency?: ConcurrencyOptions;
   /**
    * Aliases: a YAML file (`path`; reloaded on SIGHUP and when it changes, polled every
    * `watchIntervalMs`, default 2000), or an inline map.
@@ -56,15 +73,30 @@ export interface ManaLlmOptions {
   requestLog?: boolean;
 }
 
+export interface ResolvedConcurrency {
+  maxConcurrent: number;
+  queueSize: number;
+  queueTimeoutMs: number;
+}
+
 export interface ResolvedCloudProvider {
   apiKey: string;
   baseUrl: string;
   timeoutMs: number;
+  /** Undefined: unlimited. */
+  concurrency?: ResolvedConcurrency;
 }
 
 /** Options after defaults and validation: what the core reads. */
 export interface ResolvedManaLlmOptions {
-  ollama: { baseUrl: string; defaultModel: string; timeoutMs: number; numCtx?: number };
+  ollama: {
+    baseUrl: string;
+    defaultModel: string;
+    timeoutMs: number;
+    numCtx?: number;
+    /** Undefined: unlimited. */
+    concurrency?: ResolvedConcurrency;
+  };
   cloud: Partial<Record<Exclude<ProviderName, 'ollama'>, ResolvedCloudProvider>>;
   aliases:
     | { path?: string; required: boolean; watchIntervalMs: number }

@@ -1,5 +1,11 @@
 import { resolveCacheOptions } from './cache/cache.options';
-import { AliasDefinition, ManaLlmOptions, ResolvedManaLlmOptions } from './mana-llm.options';
+import {
+  AliasDefinition,
+  ConcurrencyOptions,
+  ManaLlmOptions,
+  ResolvedConcurrency,
+  ResolvedManaLlmOptions,
+} from './mana-llm.options';
 import { resolveMetricsOptions, resolveRequestLog } from './metrics/metrics.options';
 import { OPENAI_COMPATIBLE_PRESETS } from './providers/openai-compatible/openai-compatible.presets';
 
@@ -43,6 +49,11 @@ export function resolveOptions(options: ManaLlmOptions): ResolvedManaLlmOptions 
       apiKey: p.apiKey.trim(),
       baseUrl: url(`${name}.baseUrl`, p.baseUrl, OPENAI_COMPATIBLE_PRESETS[name].defaultBaseUrl),
       timeoutMs: positive(`${name}.timeoutMs`, p.timeoutMs, providerTimeoutMs),
+      concurrency: resolveConcurrency(
+        `${name}.concurrency`,
+        { ...options.providerConcurrency, ...definedOnly(p.concurrency) },
+        problems,
+      ),
     };
   }
 
@@ -72,6 +83,7 @@ export function resolveOptions(options: ManaLlmOptions): ResolvedManaLlmOptions 
       defaultModel,
       timeoutMs: positive('ollama.timeoutMs', options.ollama?.timeoutMs, 120_000),
       numCtx,
+      concurrency: resolveConcurrency('ollama.concurrency', options.ollama?.concurrency, problems),
     },
     cloud,
     aliases,
@@ -108,4 +120,37 @@ function resolveApiKeys(keys: string[] | undefined, problems: string[]): string[
     return [];
   }
   return keys.map((k) => k.trim());
+}
+
+/** The fields of `o` that are set, so a spread over defaults keeps the defaults for the others. */
+function definedOnly(o: ConcurrencyOptions | undefined): ConcurrencyOptions {
+  const out: ConcurrencyOptions = {};
+  if (o?.maxConcurrent !== undefined) out.maxConcurrent = o.maxConcurrent;
+  if (o?.queueSize !== undefined) out.queueSize = o.queueSize;
+  if (o?.queueTimeoutMs !== undefined) out.queueTimeoutMs = o.queueTimeoutMs;
+  return out;
+}
+
+/** A concurrency limit, or undefined (unlimited) when `maxConcurrent` is unset or 0. */
+function resolveConcurrency(
+  name: string,
+  o: ConcurrencyOptions | undefined,
+  problems: string[],
+): ResolvedConcurrency | undefined {
+  const count = (field: string, value: number | undefined, fallback: number): number => {
+    if (value === undefined) return fallback;
+    if (!Number.isInteger(value) || value < 0) {
+      problems.push(`${name}.${field} must be a whole number >= 0`);
+      return fallback;
+    }
+    return value;
+  };
+  const maxConcurrent = count('maxConcurrent', o?.maxConcurrent, 0);
+  const queueSize = count('queueSize', o?.queueSize, 100);
+  let queueTimeoutMs = o?.queueTimeoutMs ?? 10_000;
+  if (typeof queueTimeoutMs !== 'number' || !Number.isFinite(queueTimeoutMs) || queueTimeoutMs <= 0) {
+    problems.push(`${name}.queueTimeoutMs must be a positive number`);
+    queueTimeoutMs = 10_000;
+  }
+  return maxConcurrent > 0 ? { maxConcurrent, queueSize, queueTimeoutMs } : undefined;
 }

@@ -23,3 +23,20 @@ export class AllProvidersFailedError extends LlmError {
     );
   }
 }
+
+/**
+ * The gateway's own concurrency limit for a provider is reached and its queue is full, or the wait
+ * for a slot timed out (`<PROVIDER>_MAX_CONCURRENCY`). Retryable: the next chain entry may answer;
+ * no breaker failure, since the provider is busy, not broken. On a direct model: 503 + Retry-After.
+ */
+export class ProviderSaturatedError extends LlmError {
+  readonly status = 503;
+  readonly type = 'server_error';
+  readonly retryable = true;
+  override readonly countsAsProviderFailure = false;
+  override code = 'provider_saturated';
+  constructor(message: string, provider: string, retryAfterSeconds: number) {
+    super(message, provider);
+    this.retryAfterSeconds = retryAfterSeconds;
+  }
+}

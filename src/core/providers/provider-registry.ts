@@ -6,6 +6,7 @@ import { OpenAiCompatibleAdapter } from './openai-compatible/openai-compatible.a
 import { OPENAI_COMPATIBLE_PRESETS } from './openai-compatible/openai-compatible.presets';
 import { PROVIDER_NAMES, ProviderAdapter, ProviderName } from './provider-adapter';
 import { ImageFetcher } from './ollama/image-fetcher';
+import { withConcurrencyLimit } from './limited-adapter';
 
 /** The configured adapters by provider name. Ollama is always configured; clouds when keyed. */
 @Injectable()
@@ -16,23 +17,29 @@ export class ProviderRegistry implements OnApplicationShutdown {
     const images: ImageInliner = new ImageFetcher(options.images);
     this.adapters.set(
       'ollama',
-      new OllamaAdapter({
-        baseUrl: options.ollama.baseUrl,
-        timeoutMs: options.ollama.timeoutMs,
-        defaults: { numCtx: options.ollama.numCtx },
-        images,
-      }),
+      withConcurrencyLimit(
+        new OllamaAdapter({
+          baseUrl: options.ollama.baseUrl,
+          timeoutMs: options.ollama.timeoutMs,
+          defaults: { numCtx: options.ollama.numCtx },
+          images,
+        }),
+        options.ollama.concurrency,
+      ),
     );
     for (const [name, cloud] of Object.entries(options.cloud)) {
       const preset = OPENAI_COMPATIBLE_PRESETS[name as keyof typeof OPENAI_COMPATIBLE_PRESETS];
       this.adapters.set(
         preset.name,
-        new OpenAiCompatibleAdapter({
-          preset,
-          apiKey: cloud.apiKey,
-          baseUrl: cloud.baseUrl,
-          timeoutMs: cloud.timeoutMs,
-        }),
+        withConcurrencyLimit(
+          new OpenAiCompatibleAdapter({
+            preset,
+            apiKey: cloud.apiKey,
+            baseUrl: cloud.baseUrl,
+            timeoutMs: cloud.timeoutMs,
+          }),
+          cloud.concurrency,
+        ),
       );
     }
   }

@@ -16,6 +16,7 @@ export const RETRYABLE_ERROR_REASONS = [
   'UpstreamProtocolError',
   'UpstreamStreamError',
   'ProviderBusyError',
+  'ProviderSaturatedError',
 ] as const;
 
 export type FallbackReason = (typeof SKIP_REASONS)[number] | (typeof RETRYABLE_ERROR_REASONS)[number];

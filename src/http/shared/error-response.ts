@@ -34,7 +34,8 @@ export function redactSecrets(text: string): string {
 export function toErrorResponse(err: unknown, requestId?: string): ErrorResponse {
   if (isLlmError(err)) {
     const headers: Record<string, string> = {};
-    if (err.retryAfterSeconds !== undefined && err.status === 429)
+    // 429 (an upstream rate limit) and 503 (the gateway's own queue for a provider is full) say when.
+    if (err.retryAfterSeconds !== undefined && (err.status === 429 || err.status === 503))
       headers['retry-after'] = String(err.retryAfterSeconds);
     const body: OpenAiErrorBody = {
       error: { message: redactSecrets(err.message), type: err.type, code: err.code, param: err.param },
