@@ -140,4 +140,16 @@ describe(ChatStreamAssembler.name, () => {
     for (const c of replayChunks(completion, true)) assembler.add(c);
     expect(assembler.result()).toEqual(completion);
   });
+
+  it('should stop gathering and give no result once the text passes its limit (an endless stream)', () => {
+    const assembler = new ChatStreamAssembler(10);
+    assembler.add(chunk([{ index: 0, delta: { role: 'assistant', content: '12345' }, finish_reason: null }]));
+    assembler.add(chunk([{ index: 0, delta: { reasoning: '12345' }, finish_reason: null }]));
+    const atLimit = new ChatStreamAssembler(10);
+    atLimit.add(chunk([{ index: 0, delta: { content: '1234567890' }, finish_reason: 'stop' }]));
+    expect(atLimit.result()?.choices[0].message.content).toBe('1234567890');
+    assembler.add(chunk([{ index: 0, delta: { content: 'x' }, finish_reason: null }]));
+    assembler.add(chunk([{ index: 0, delta: {}, finish_reason: 'stop' }]));
+    expect(assembler.result()).toBeUndefined();
+  });
 });

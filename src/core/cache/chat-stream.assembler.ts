@@ -24,13 +24,23 @@ interface ChoiceState {
  * to streamed and non-streamed askers alike. `result()` is `undefined` unless every choice finished.
  */
 export class ChatStreamAssembler {
+  /** Characters of text gathered so far; past `maxChars` the answer is dropped (never stored). */
+  private size = 0;
+  private tooLarge = false;
   private id: string | undefined;
   private created = 0;
   private model = '';
   private usage: Usage | undefined;
   private readonly choices = new Map<number, ChoiceState>();
 
+  /**
+   * @param maxChars answers longer than this (text, reasoning, tool arguments) are not assembled:
+   * an endless stream would otherwise grow the assembled text without bound.
+   */
+  constructor(private readonly maxChars = Number.POSITIVE_INFINITY) {}
+
   add(chunk: ChatCompletionChunk): void {
+    if (this.tooLarge) return;
     if (this.id === undefined) {
       this.id = chunk.id;
       this.created = chunk.created;
@@ -52,6 +62,12 @@ export class ChatStreamAssembler {
       }
       const d = choice.delta;
       if (d) {
+        this.size += deltaChars(d);
+        if (this.size > this.maxChars) {
+          this.tooLarge = true;
+          this.choices.clear();
+          return;
+        }
         if (typeof d.content === 'string') state.content += d.content;
         if (typeof d.reasoning_content === 'string') state.reasoningContent += d.reasoning_content;
         if (typeof d.reasoning === 'string') state.reasoning += d.reasoning;
@@ -75,7 +91,7 @@ export class ChatStreamAssembler {
 
   /** The whole answer, or `undefined` when the stream did not finish every choice. */
   result(): ChatCompletion | undefined {
-    if (this.id === undefined || this.choices.size === 0) return undefined;
+    if (this.tooLarge || this.id === undefined || this.choices.size === 0) return undefined;
     const choices: ChatChoice[] = [];
     for (const index of [...this.choices.keys()].sort((a, b) => a - b)) {
       const state = this.choices.get(index) as ChoiceState;
@@ -101,4 +117,15 @@ export class ChatStreamAssembler {
     if (this.usage) completion.usage = this.usage;
     return completion;
   }
+}
+
+/** The characters a delta adds to the assembled answer. */
+function deltaChars(d: NonNullable<ChatCompletionChunk['choices'][number]['delta']>): number {
+  let n = 0;
+  if (typeof d.content === 'string') n += d.content.length;
+  if (typeof d.reasoning_content === 'string') n += d.reasoning_content.length;
+  if (typeof d.reasoning === 'string') n += d.reasoning.length;
+  if (typeof d.refusal === 'string') n += d.refusal.length;
+  if (d.tool_calls) for (const part of d.tool_calls) n += part.function?.arguments?.length ?? 0;
+  return n;
 }

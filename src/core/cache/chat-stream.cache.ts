@@ -16,7 +16,8 @@ export function storeCompletedStream(
   return (source) => {
     if (!lookup?.writeKey) return source;
     return new Observable<ChatCompletionChunk>((subscriber) => {
-      const assembler = new ChatStreamAssembler();
+      // An answer over the entry limit is never stored: stop gathering it there (bounded memory).
+      const assembler = new ChatStreamAssembler(cache.maxEntryBytes);
       const subscription = source.subscribe({
         next: (chunk) => {
           assembler.add(chunk);

@@ -35,7 +35,8 @@ const DISABLED: CacheLookup<never> = { status: undefined, hit: undefined, writeK
 export class ResponseCache implements CacheHealth, OnModuleInit, OnApplicationShutdown {
   private readonly backend: CacheBackend | undefined;
   private readonly keyPrefix: string;
-  private readonly maxEntryBytes: number;
+  /** Answers whose JSON is longer are not stored. */
+  readonly maxEntryBytes: number;
 
   constructor(
     @Inject(RESOLVED_OPTIONS) options: ResolvedManaLlmOptions,
