@@ -42,8 +42,11 @@ function ollamaHandler(req, res, body) {
   if (req.url === '/api/embed') return res.writeHead(200, json).end(fixture('ollama/embed.response.json'));
   const model = /"model":"([^"]*)"/.exec(body)?.[1];
   if (model === 'hang') return;
-  if (/"stream":false/.test(body)) return res.writeHead(200, json).end(fixture('ollama/chat_nonstream.response.json'));
-  const lines = fixture('ollama/chat_stream.response.ndjson').toString().split(/(?<=\n)/);
+  if (/"stream":false/.test(body))
+    return res.writeHead(200, json).end(fixture('ollama/chat_nonstream.response.json'));
+  const lines = fixture('ollama/chat_stream.response.ndjson')
+    .toString()
+    .split(/(?<=\n)/);
   res.writeHead(200, { 'content-type': 'application/x-ndjson' });
   if (model !== 'slow') return res.end(lines.join(''));
   let i = 0;
@@ -60,12 +63,18 @@ function ollamaHandler(req, res, body) {
 function groqHandler(req, res, body) {
   if (req.url.endsWith('/models')) return res.writeHead(200).end(fixture('openai/models_list.response.json'));
   if (/"model":"limited"/.test(body)) {
-    return res.writeHead(429, { 'content-type': 'application/json' }).end(fixture('groq/error_429_rate_limit.json'));
+    return res
+      .writeHead(429, { 'content-type': 'application/json' })
+      .end(fixture('groq/error_429_rate_limit.json'));
   }
   if (/"stream":true/.test(body)) {
-    return res.writeHead(200, { 'content-type': 'text/event-stream' }).end(fixture('groq/chat_stream_text.response.sse'));
+    return res
+      .writeHead(200, { 'content-type': 'text/event-stream' })
+      .end(fixture('groq/chat_stream_text.response.sse'));
   }
-  res.writeHead(200, { 'content-type': 'application/json' }).end(fixture('groq/chat_nonstream.response.json'));
+  res
+    .writeHead(200, { 'content-type': 'application/json' })
+    .end(fixture('groq/chat_nonstream.response.json'));
 }
 
 function startFake(handler) {
@@ -113,7 +122,11 @@ function startGateway(env) {
 /** One exchange: its status, or `aborted` when the client left on purpose, or `error: ...`. */
 function exchange(agent, url, path, body, abort) {
   return new Promise((done) => {
-    const req = http.request(`${url}${path}`, { method: 'POST', agent, headers: { 'content-type': 'application/json' } });
+    const req = http.request(`${url}${path}`, {
+      method: 'POST',
+      agent,
+      headers: { 'content-type': 'application/json' },
+    });
     let timer;
     let left = false;
     const leave = () => {
@@ -140,13 +153,40 @@ const messages = [{ role: 'user', content: 'What is the capital of France?' }];
 /** [name, path, body, expected outcome, abort]. */
 const MIX = [
   ['chat ollama json', '/v1/chat/completions', { model: 'ollama/gemma3:4b', stream: false, messages }, '200'],
-  ['chat ollama stream', '/v1/chat/completions', { model: 'ollama/gemma3:4b', stream: true, messages }, '200'],
-  ['chat groq stream', '/v1/chat/completions', { model: 'groq/llama-3.1-8b-instant', stream: true, messages }, '200'],
-  ['chat groq json', '/v1/chat/completions', { model: 'groq/llama-3.1-8b-instant', stream: false, messages }, '200'],
+  [
+    'chat ollama stream',
+    '/v1/chat/completions',
+    { model: 'ollama/gemma3:4b', stream: true, messages },
+    '200',
+  ],
+  [
+    'chat groq stream',
+    '/v1/chat/completions',
+    { model: 'groq/llama-3.1-8b-instant', stream: true, messages },
+    '200',
+  ],
+  [
+    'chat groq json',
+    '/v1/chat/completions',
+    { model: 'groq/llama-3.1-8b-instant', stream: false, messages },
+    '200',
+  ],
   ['alias fallback after 429', '/v1/chat/completions', { model: 'mana/soak', stream: true, messages }, '200'],
   ['embeddings', '/v1/embeddings', { model: 'ollama/nomic-embed-text', input: 'hello' }, '200'],
-  ['client leaves mid-stream', '/v1/chat/completions', { model: 'ollama/slow', stream: true, messages }, 'aborted', 'data'],
-  ['client leaves before any answer', '/v1/chat/completions', { model: 'ollama/hang', stream: true, messages }, 'aborted', 20],
+  [
+    'client leaves mid-stream',
+    '/v1/chat/completions',
+    { model: 'ollama/slow', stream: true, messages },
+    'aborted',
+    'data',
+  ],
+  [
+    'client leaves before any answer',
+    '/v1/chat/completions',
+    { model: 'ollama/hang', stream: true, messages },
+    'aborted',
+    20,
+  ],
   ['unknown alias', '/v1/chat/completions', { model: 'mana/unknown', messages }, '404'],
   ['bad body', '/v1/chat/completions', { model: 'ollama/gemma3:4b', messages: 'nope' }, '400'],
 ];
@@ -182,7 +222,10 @@ async function main() {
   const o = args();
   const [ollama, groq] = await Promise.all([startFake(ollamaHandler), startFake(groqHandler)]);
   const dir = mkdtempSync(join(tmpdir(), 'mana-llm-soak-'));
-  writeFileSync(join(dir, 'aliases.yaml'), 'aliases:\n  mana/soak:\n    chain: [groq/limited, ollama/gemma3:4b]\n');
+  writeFileSync(
+    join(dir, 'aliases.yaml'),
+    'aliases:\n  mana/soak:\n    chain: [groq/limited, ollama/gemma3:4b]\n',
+  );
   const gateway = await startGateway({
     OLLAMA_URL: `http://127.0.0.1:${ollama.address().port}`,
     GROQ_API_KEY: 'gsk_soak_key_0000000000',
@@ -206,8 +249,15 @@ async function main() {
   const t0 = Date.now();
   const sampler = setInterval(async () => {
     const s = await gateway.stats(false);
-    samples.push({ t: Math.round((Date.now() - t0) / 1000), rssMb: mb(s.rss), heapMb: mb(s.heapUsed), connections: s.connections });
-    process.stdout.write(`  t=${samples.at(-1).t}s rss=${samples.at(-1).rssMb} MB heap=${samples.at(-1).heapMb} MB open=${s.connections}\n`);
+    samples.push({
+      t: Math.round((Date.now() - t0) / 1000),
+      rssMb: mb(s.rss),
+      heapMb: mb(s.heapUsed),
+      connections: s.connections,
+    });
+    process.stdout.write(
+      `  t=${samples.at(-1).t}s rss=${samples.at(-1).rssMb} MB heap=${samples.at(-1).heapMb} MB open=${s.connections}\n`,
+    );
   }, o.sample * 1000);
   await run(gateway, agent, o.duration, o.concurrency, counts);
   const elapsed = (Date.now() - t0) / 1000;
@@ -238,8 +288,23 @@ async function main() {
     requestsPerSecond: Math.round(requests / elapsed),
     unexpected,
     byKind: counts,
-    before: { rssMb: mb(before.rss), heapUsedMb: mb(before.heapUsed), resources: before.resources, connections: before.connections, processListeners: before.processListeners, serverListeners: before.serverListeners },
-    after: { rssMb: mb(after.rss), heapUsedMb: mb(after.heapUsed), resources: after.resources, connections: after.connections, inFlight: after.inFlight, processListeners: after.processListeners, serverListeners: after.serverListeners },
+    before: {
+      rssMb: mb(before.rss),
+      heapUsedMb: mb(before.heapUsed),
+      resources: before.resources,
+      connections: before.connections,
+      processListeners: before.processListeners,
+      serverListeners: before.serverListeners,
+    },
+    after: {
+      rssMb: mb(after.rss),
+      heapUsedMb: mb(after.heapUsed),
+      resources: after.resources,
+      connections: after.connections,
+      inFlight: after.inFlight,
+      processListeners: after.processListeners,
+      serverListeners: after.serverListeners,
+    },
     peakRssMb: Math.max(mb(before.rss), ...samples.map((s) => s.rssMb)),
     heapGrowthMb,
     warnings: after.warnings,
