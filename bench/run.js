@@ -9,7 +9,7 @@
  *   node bench/run.js [--smoke] [--rounds N] [--duration S] [--warmup S] [--connections N]
  *                     [--rate R] [--probe N] [--streams N] [--hold MS] [--out DIR]
  *                     [--scenarios a,b] [--targets a,b] [--main path/to/main.js]
- *                     [--baseline path/to/other/main.js]
+ *                     [--baseline path/to/other/main.js] [--lockstep]
  *
  * `--baseline` adds a second build of the service as target `mana-llm-baseline`, measured in the same
  * alternating rounds: before/after numbers of an optimisation from the same machine state.
@@ -20,7 +20,7 @@ const { join, resolve } = require('node:path');
 const { Pool } = require('undici');
 const { hasTaskset, pinSelf, procStat, startChild } = require('./lib/processes');
 const { openStreams, pingProbe, rateProbe, throughput } = require('./lib/load');
-const { checkTargets, summarise, toMarkdown } = require('./lib/report');
+const { checkTargets, median, summarise, toMarkdown } = require('./lib/report');
 const { SCENARIOS, manaLlmEnv, requestFor } = require('./lib/scenarios');
 
 /** @typedef {import('./lib/scenarios').Scenario} Scenario @typedef {import('./lib/scenarios').BenchRequest} BenchRequest */
@@ -63,6 +63,8 @@ function parseOptions(argv) {
         ? resolve(argv[argv.indexOf('--main') + 1])
         : join(ROOT, 'dist', 'main.js'),
     /** A second build measured as `mana-llm-baseline` in the same rounds (before/after comparisons). */
+    /** Open streams whose events arrive in lockstep (the worst case) instead of at random phases. */
+    lockstep: argv.includes('--lockstep'),
     baseline: argv.indexOf('--baseline') !== -1 ? resolve(argv[argv.indexOf('--baseline') + 1]) : undefined,
   };
 }
@@ -103,11 +105,15 @@ async function preflight(url, request, s, direct) {
   }
 }
 
-/** @param {string} url */
-async function scrapeLag(url) {
+/**
+ * The event-loop delay p99 (seconds) since the previous read: mana-llm's prom-client default metric on
+ * /metrics, the reference proxies' identical histogram on /lag.
+ * @param {string} url @param {string} path
+ */
+async function scrapeLag(url, path) {
   const pool = new Pool(url);
   try {
-    const res = await pool.request({ method: 'GET', path: '/metrics' });
+    const res = await pool.request({ method: 'GET', path });
     const text = await res.body.text();
     const m = /^nodejs_eventloop_lag_p99_seconds(?:\{[^}]*\})? ([0-9.eE+-]+)$/m.exec(text);
     return m ? Number(m[1]) : NaN;
@@ -271,13 +277,16 @@ async function main() {
         durationMs: o.smoke ? 200 : 1000,
       });
       const rssBeforeMb = procStat(service.pid).rssBytes / 2 ** 20;
-      if (t.startsWith('mana-llm')) await scrapeLag(url); // resets the histogram: the next scrape covers the window
+      const lagPath = t.startsWith('mana-llm') ? '/metrics' : '/lag';
+      await scrapeLag(url, lagPath); // resets the histogram: the next read covers the window
       let rssOpen = 0;
       /** @type {number} */
       let metricLag = NaN;
+      /** @type {number[]} */
+      let lagSlices = [];
       const held = await openStreams({
         url,
-        request: requestFor(streamScenario, t, `-hold-${o.holdMs}`),
+        request: requestFor(streamScenario, t, `-hold-${o.holdMs}${o.lockstep ? '' : '-jitter'}`),
         count: o.streams,
         openTimeoutMs: o.holdMs / 2,
         whileOpen: async () => {
@@ -285,15 +294,23 @@ async function main() {
             () => (rssOpen = Math.max(rssOpen, procStat(service.pid).rssBytes)),
             100,
           );
-          const ping = await pingProbe({
-            url,
-            path: '/health/live',
-            everyMs: 20,
-            durationMs: Math.min(2000, o.holdMs / 4),
-          });
+          const windowMs = Math.min(2000, o.holdMs / 4);
+          // Let the last requests of the ramp finish before measuring the steady state.
+          await sleep(windowMs / 4);
+          await scrapeLag(url, lagPath);
+          const pinging = pingProbe({ url, path: '/health/live', everyMs: 20, durationMs: windowMs });
+          // The loop-delay histogram read in 4 slices of the window: the median slice's p99, so one
+          // stall of the shared machine (another process on the core) does not decide alone.
+          const slices = [];
+          for (let i = 0; i < 4; i++) {
+            await sleep(windowMs / 4);
+            slices.push((await scrapeLag(url, lagPath)) * 1000 - 10); // minus the 10 ms resolution
+          }
+          const ping = await pinging;
           clearInterval(sampler);
           rssOpen = Math.max(rssOpen, procStat(service.pid).rssBytes);
-          if (t.startsWith('mana-llm')) metricLag = (await scrapeLag(url)) * 1000 - 10; // minus the 10 ms sampling resolution
+          metricLag = median(slices);
+          lagSlices = slices;
           return ping;
         },
       });
@@ -311,6 +328,7 @@ async function main() {
         pingOpen: held.measured,
         lagP99Ms: held.measured.p99 - pingIdle.p50,
         metricLagP99Ms: metricLag,
+        metricLagSlicesMs: lagSlices,
       });
       log(
         `${o.streams} open streams through ${t}: opened ${held.opened}, RSS ${rssOpenMb.toFixed(0)} MB, ping p99 ${held.measured.p99.toFixed(2)} ms`,

@@ -9,6 +9,8 @@ const STREAM_FALSE = /"stream"\s*:\s*false/;
  * (long-lived streams that are committed and flowing slowly, like a model generating).
  */
 const HOLD = /hold-(\d+)/;
+/** `…-jitter…` in the model, with `hold`: each stream's events start at a random phase of the step. */
+const JITTER = /-jitter/;
 /**
  * `…gap-5…` in the model: the events up to the first token (role, reasoning, first content) at once,
  * the rest 5 ms later, so the time to the first token's byte is measured apart from the stream's end.
@@ -50,7 +52,10 @@ async function startFakeUpstream(options = {}) {
         if (i < pieces.length) setTimeout(next, step);
         else res.end();
       };
-      setTimeout(next, step);
+      // A random phase per stream: real streams' tokens are not in lockstep, while 1 000 streams
+      // started in one burst and paced by the same timer would all deliver their events in the same
+      // millisecond (a worst case measured apart: docs/performance.md).
+      setTimeout(next, step * (JITTER.test(body) ? Math.random() : 1));
       return;
     }
     if (gap) {

@@ -139,8 +139,9 @@ function checkTargets(rows, memory, options) {
       better: 'lower',
     },
     {
-      // The service's own event-loop delay histogram (nodejs_eventloop_lag_p99_seconds over the window)
-      // when it could be read; else the ping's p99 above its idle p50.
+      // The service's own event-loop delay histogram (nodejs_eventloop_lag_p99_seconds, median of the
+      // window's slices, minus its 10 ms resolution) when it could be read; else the ping's p99 above
+      // its idle p50.
       name: `event-loop lag p99 with ${options.streams} open streams`,
       measured: mana ? (Number.isFinite(mana.metricLagP99Ms) ? mana.metricLagP99Ms : mana.lagP99Ms) : NaN,
       limit: 20,
@@ -252,7 +253,7 @@ function toMarkdown(result) {
         'ping p99 idle ms',
         'ping p99 open ms',
         'lag p99 ms',
-        'metric lag p99 ms',
+        'loop delay p99 ms',
       ],
       result.memory.map((m) => [
         m.target,

@@ -13,6 +13,7 @@ const server = createServer((req, res) => {
   if (req.method === 'POST' && req.url === '/v1/chat/completions') return void handlers.chat(req, res);
   if (req.method === 'POST' && req.url === '/v1/embeddings') return void handlers.embeddings(req, res);
   if (req.method === 'GET' && req.url === '/health/live') return handlers.live(req, res);
+  if (req.method === 'GET' && req.url === '/lag') return handlers.lag(req, res);
   res.writeHead(404);
   res.end();
 });

@@ -1,5 +1,6 @@
 'use strict';
 const { Pool } = require('undici');
+const { monitorEventLoopDelay } = require('node:perf_hooks');
 
 const JSON_HEADERS = { 'content-type': 'application/json' };
 const SSE_HEADERS = { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' };
@@ -15,6 +16,10 @@ const SSE_HEADERS = { 'content-type': 'text/event-stream; charset=utf-8', 'cache
  */
 function createMinimalHandlers(upstreamUrl) {
   const pool = new Pool(upstreamUrl, { connections: null, keepAliveTimeout: 30_000 });
+  // The same event-loop delay histogram prom-client's default metrics keep in mana-llm
+  // (nodejs_eventloop_lag_p99_seconds: 10 ms resolution, reset on every read), for a like-for-like lag.
+  const delay = monitorEventLoopDelay({ resolution: 10 });
+  delay.enable();
 
   /** @param {import('node:http').IncomingMessage} req @returns {Promise<any>} */
   const readJson = (req) =>
@@ -153,7 +158,18 @@ function createMinimalHandlers(upstreamUrl) {
       res.end('{"status":"ok"}');
     },
 
-    close: () => pool.close(),
+    /** GET /lag: `nodejs_eventloop_lag_p99_seconds <p99>` since the last read, then reset. @param {import('node:http').IncomingMessage} _req @param {import('node:http').ServerResponse} res */
+    lag(_req, res) {
+      const body = `nodejs_eventloop_lag_p99_seconds ${delay.percentile(99) / 1e9}\n`;
+      delay.reset();
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.end(body);
+    },
+
+    close: () => {
+      delay.disable();
+      return pool.close();
+    },
   };
 }
 

@@ -29,6 +29,10 @@ class ProxyController {
   live(req, res) {
     return this.handlers.live(req, res);
   }
+  /** @param {import('node:http').IncomingMessage} req @param {import('node:http').ServerResponse} res */
+  lag(req, res) {
+    return this.handlers.lag(req, res);
+  }
 }
 
 /** @param {string} name @param {MethodDecorator} route */
@@ -42,6 +46,7 @@ function route(name, route) {
 route('chat', Post('v1/chat/completions'));
 route('embeddings', Post('v1/embeddings'));
 route('live', Get('health/live'));
+route('lag', Get('lag'));
 Inject(HANDLERS)(ProxyController, undefined, 0);
 Reflect.defineMetadata('design:paramtypes', [Object], ProxyController);
 Controller()(ProxyController);
