@@ -31,6 +31,8 @@ export default function globalSetup(): void {
     // tsc still emits on type errors; the tests that use dist/ fail on their own if it is unusable,
     // and `npm run build` / lint in CI catch the type errors.
     const out = (err as { stdout?: Buffer }).stdout?.toString() ?? String(err);
-    process.stderr.write(`\nglobal-setup: tsc reported errors (dist/ emitted anyway):\n${out.slice(0, 2000)}\n`);
+    process.stderr.write(
+      `\nglobal-setup: tsc reported errors (dist/ emitted anyway):\n${out.slice(0, 2000)}\n`,
+    );
   }
 }

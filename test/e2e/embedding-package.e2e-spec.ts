@@ -104,6 +104,7 @@ describe('the mana-llm package embedded in a Nest app (examples/nest-consumer, b
 describe('two ManaLlmModule instances in two apps (built output)', () => {
   it('should not share options or breaker state', async () => {
     // Loaded from dist/, as a consumer would: `require('mana-llm')` resolves there.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- the built package, as a consumer loads it
     const pkg = require(ROOT) as typeof import('../../src/index');
     const { NestFactory } = await import('@nestjs/core');
     const a = await FakeUpstream.start();
