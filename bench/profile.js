@@ -4,7 +4,7 @@
  *
  *   node bench/profile.js [--scenario chat-json|chat-stream-openai|chat-stream-ollama|embeddings]
  *                         [--duration S] [--connections N] [--top N] [--streams N --hold MS]
- *                         [--callers REGEX] [--main path/to/main.js]
+ *                         [--callers REGEX] [--inclusive REGEX] [--main path/to/main.js]
  *
  * Starts the fake upstream and `node --cpu-prof dist/main.js` (pinned like in the bench), drives
  * `--duration` seconds of closed-loop load (or, with `--streams`, that many concurrent long-lived
@@ -66,6 +66,29 @@ function selfTimes(profile, from, to) {
   }
   const sorted = (/** @type {Map<string, number>} */ m) => [...m.entries()].sort((a, b) => b[1] - a[1]);
   return { total, frames: sorted(byFrame), files: sorted(byFile), nodes, self };
+}
+
+/**
+ * Inclusive time (self time of the frame and everything it called) of the frames matching `pattern`.
+ * @param {ReturnType<typeof selfTimes>} t @param {RegExp} pattern
+ */
+function inclusiveTimes(t, pattern) {
+  /** @type {Map<number, number>} */
+  const parent = new Map();
+  for (const n of t.nodes.values()) for (const c of n.children ?? []) parent.set(c, n.id);
+  /** @type {Map<string, number>} */
+  const totals = new Map();
+  for (const [id, us] of t.self) {
+    const seen = new Set();
+    for (let at = id; at !== undefined; at = /** @type {number} */ (parent.get(at))) {
+      const f = t.nodes.get(at).callFrame;
+      const name = `${f.functionName || '(anonymous)'} ${f.url.replace(/^.*\/(node_modules|dist)\//, '$1/')}:${f.lineNumber + 1}`;
+      if (seen.has(name) || !pattern.test(name)) continue;
+      seen.add(name);
+      totals.set(name, (totals.get(name) ?? 0) + us);
+    }
+  }
+  return [...totals.entries()].sort((a, b) => b[1] - a[1]);
 }
 
 /**
@@ -168,6 +191,14 @@ async function main() {
   for (const [name, us] of files.slice(0, 25)) process.stdout.write(`${pct(us)}  ${name}\n`);
   process.stdout.write(`\ntop ${top} frames by self time:\n`);
   for (const [name, us] of frames.slice(0, top)) process.stdout.write(`${pct(us)}  ${name}\n`);
+  const inclusive = arg(argv, 'inclusive', '');
+  if (inclusive) {
+    process.stdout.write(
+      `\ninclusive time of frames matching /${inclusive}/ (each sample counted once per frame):\n`,
+    );
+    for (const [name, us] of inclusiveTimes(times, new RegExp(inclusive)).slice(0, 30))
+      process.stdout.write(`${pct(us)}  ${name}\n`);
+  }
   const pattern = arg(argv, 'callers', '');
   if (pattern) {
     process.stdout.write(`\ncall paths to /${pattern}/:\n`);
