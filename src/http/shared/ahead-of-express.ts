@@ -38,7 +38,9 @@ export interface ExpressBackedApp {
  * Every other request, and any route that is not found in Express's table, goes to Express as before.
  *
  * Routes are looked up in Express's table at the first request (they exist once the app is
- * initialised, before it listens).
+ * initialised, before it listens). What Express's router would add to `req` (`params`, `route`,
+ * `baseUrl`, `originalUrl`) is absent on this path: the hot routes take no route parameters and read
+ * the raw request only.
  */
 export function serveAheadOfExpress(
   app: ExpressBackedApp,
