@@ -73,32 +73,14 @@ export class UpstreamHttp {
 
   /** A complete JSON exchange: the whole call, body included, within `timeoutMs`. */
   async json(call: UpstreamCall): Promise<UpstreamJsonResponse> {
-    const controller = new AbortController();
-    let reason: LlmError | undefined;
-    const abort = (why: LlmError) => {
-      reason ??= why;
-      controller.abort(why);
-    };
-    const timer = setTimeout(
-      () =>
-        abort(
-          new UpstreamTimeoutError(
-            `${this.provider} did not answer within ${call.timeoutMs} ms`,
-            this.provider,
-          ),
-        ),
-      call.timeoutMs,
-    );
-    const onCallerAbort = () => abort(new ClientAbortError());
-    if (call.signal?.aborted) onCallerAbort();
-    call.signal?.addEventListener('abort', onCallerAbort, { once: true });
+    const exchange = this.begin(call, () => new ClientAbortError());
     try {
       const response = await this.pool.request({
         method: call.method,
         path: this.basePath + call.path,
         headers: this.headers,
         body: call.body,
-        signal: controller.signal,
+        signal: exchange.signal,
         headersTimeout: call.timeoutMs,
         bodyTimeout: call.timeoutMs,
       });
@@ -115,10 +97,10 @@ export class UpstreamHttp {
       }
       return { status: response.statusCode, headers: response.headers, text };
     } catch (err) {
-      throw reason ?? this.asTyped(err);
+      throw exchange.reason ?? this.asTyped(err);
     } finally {
-      clearTimeout(timer);
-      call.signal?.removeEventListener('abort', onCallerAbort);
+      exchange.settled();
+      exchange.release();
     }
   }
 
@@ -127,37 +109,16 @@ export class UpstreamHttp {
    * is read (bounded) and thrown as a typed error. The body's idle time is the caller's to watch.
    */
   async stream(call: UpstreamCall): Promise<UpstreamStream> {
-    const controller = new AbortController();
-    let reason: LlmError | undefined;
-    const abort = (why: LlmError) => {
-      reason ??= why;
-      controller.abort(why);
-    };
-    const timer = setTimeout(
-      () =>
-        abort(
-          new UpstreamTimeoutError(
-            `${this.provider} did not answer within ${call.timeoutMs} ms`,
-            this.provider,
-          ),
-        ),
-      call.timeoutMs,
-    );
     // Streams are cancelled by their owner through `signal` (the Observable's teardown: a client gone
     // or an idle timeout, whose typed reason is kept) or `abort`.
-    const onCallerAbort = () => {
-      const why: unknown = call.signal?.reason;
-      abort(isLlmError(why) ? why : new ClientAbortError());
-    };
-    if (call.signal?.aborted) onCallerAbort();
-    call.signal?.addEventListener('abort', onCallerAbort, { once: true });
+    const exchange = this.begin(call, (why) => (isLlmError(why) ? why : new ClientAbortError()));
     try {
       const response = await this.pool.request({
         method: call.method,
         path: this.basePath + call.path,
         headers: this.headers,
         body: call.body,
-        signal: controller.signal,
+        signal: exchange.signal,
         headersTimeout: call.timeoutMs,
         bodyTimeout: 0,
       });
@@ -175,16 +136,52 @@ export class UpstreamHttp {
         status: response.statusCode,
         headers: response.headers,
         body: response.body,
-        abort,
+        abort: exchange.abort,
         get abortReason() {
-          return reason;
+          return exchange.reason;
         },
       };
     } catch (err) {
-      throw reason ?? this.asTyped(err);
+      throw exchange.reason ?? this.asTyped(err);
     } finally {
-      clearTimeout(timer);
+      exchange.settled();
     }
+  }
+
+  /**
+   * The cancellation of one exchange: a deadline for the answer (`timeoutMs`), the caller's signal,
+   * and the first typed reason that aborted it. `settled()` ends the deadline; `release()` detaches
+   * from the caller's signal (a stream stays attached until its owner is done with it).
+   */
+  private begin(call: UpstreamCall, callerReason: (why: unknown) => LlmError) {
+    const controller = new AbortController();
+    let reason: LlmError | undefined;
+    const abort = (why: LlmError) => {
+      reason ??= why;
+      controller.abort(why);
+    };
+    const timer = setTimeout(
+      () =>
+        abort(
+          new UpstreamTimeoutError(
+            `${this.provider} did not answer within ${call.timeoutMs} ms`,
+            this.provider,
+          ),
+        ),
+      call.timeoutMs,
+    );
+    const onCallerAbort = () => abort(callerReason(call.signal?.reason));
+    if (call.signal?.aborted) onCallerAbort();
+    call.signal?.addEventListener('abort', onCallerAbort, { once: true });
+    return {
+      signal: controller.signal,
+      abort,
+      get reason() {
+        return reason;
+      },
+      settled: () => clearTimeout(timer),
+      release: () => call.signal?.removeEventListener('abort', onCallerAbort),
+    };
   }
 
   /** Maps a transport failure; typed errors pass through. */

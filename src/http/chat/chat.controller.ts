@@ -2,15 +2,12 @@ import { Controller, Inject, Post, Req, Res, UseFilters, UseGuards } from '@nest
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ChatService } from '../../core/chat/chat.service';
 import { CHAT_ENDPOINT } from '../../core/context/request-context';
-import { isLlmError } from '../../core/errors/llm-error';
 import { LlmMetrics } from '../../core/metrics/llm-metrics';
-import { errorName } from '../../core/metrics/request-outcome';
 import { LLM_METRICS } from '../../core/tokens';
 import { InFlightTracker } from '../../ops/in-flight.tracker';
 import { ApiKeyGuard } from '../shared/auth.guard';
-import { httpContext } from '../shared/http-context';
+import { acceptRequest, AcceptDeps, writeJsonAnswer } from '../shared/accept-request';
 import { HTTP_EDGE_OPTIONS, HttpEdgeOptions } from '../shared/http-options';
-import { readJsonBody } from '../shared/json-body';
 import { OpenAiExceptionFilter } from '../shared/openai-exception.filter';
 import { SseWriter } from '../shared/sse-writer';
 
@@ -22,35 +19,22 @@ import { SseWriter } from '../shared/sse-writer';
 @UseFilters(OpenAiExceptionFilter)
 @UseGuards(ApiKeyGuard)
 export class ChatController {
+  private readonly accept: AcceptDeps;
+
   constructor(
     private readonly chat: ChatService,
     @Inject(HTTP_EDGE_OPTIONS) private readonly options: HttpEdgeOptions,
-    @Inject(LLM_METRICS) private readonly metrics: LlmMetrics,
+    @Inject(LLM_METRICS) metrics: LlmMetrics,
     private readonly inFlight: InFlightTracker,
-  ) {}
+  ) {
+    this.accept = { metrics, inFlight, bodyLimitBytes: options.bodyLimitBytes };
+  }
 
   @Post('v1/chat/completions')
   async create(@Req() req: IncomingMessage, @Res() res: ServerResponse): Promise<void> {
-    const ctx = httpContext(req, res);
-    // Drained on SIGTERM; past the grace period the upstream is aborted and the caller gets a 503.
-    this.inFlight.track(res, () => ctx.abort.abort());
-    let request;
-    try {
-      request = this.chat.validate(await readJsonBody(req, this.options.bodyLimitBytes));
-    } catch (err) {
-      this.metrics.requestFinished({
-        endpoint: CHAT_ENDPOINT,
-        model: 'none',
-        provider: 'none',
-        status: isLlmError(err) ? err.status : 500,
-        app: ctx.app,
-        stream: false,
-        durationSeconds: 0,
-        requestId: ctx.requestId,
-        error: errorName(err),
-      });
-      throw err;
-    }
+    const { ctx, request } = await acceptRequest(req, res, CHAT_ENDPOINT, this.accept, (body) =>
+      this.chat.validate(body),
+    );
 
     if (request.stream === true) {
       // The cache verdict first: its header must be among the SSE response's (deferred) headers.
@@ -79,13 +63,6 @@ export class ChatController {
     }
 
     const result = await this.chat.complete(request, ctx);
-    const payload = JSON.stringify(result.completion);
-    res.writeHead(200, {
-      'content-type': 'application/json; charset=utf-8',
-      'content-length': Buffer.byteLength(payload),
-      'x-mana-llm-resolved': result.resolved,
-      ...(result.cache ? { 'x-mana-llm-cache': result.cache } : undefined),
-    });
-    res.end(payload);
+    writeJsonAnswer(res, result.completion, result.resolved, result.cache);
   }
 }
