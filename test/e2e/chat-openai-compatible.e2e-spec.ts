@@ -100,6 +100,33 @@ describe('chat with OpenAI-compatible providers', () => {
       });
     });
 
+    it('should answer with the vendor bytes, only the model value replaced, when nothing else changes', async () => {
+      const body = fixture('openai/chat_nonstream.response.json');
+      openai.on('POST', '/v1/chat/completions', { headers: { 'content-type': 'application/json' }, body });
+      const res = await post({ model: 'openai/gpt-3.5-turbo', messages: [{ role: 'user', content: 'Hi' }] });
+      expect(res.status).toBe(200);
+      expect(res.body).toBe(body.replace('"model": "gpt-3.5-turbo-0125"', '"model": "openai/gpt-3.5-turbo"'));
+      expect(res.headers['content-length']).toBe(String(Buffer.byteLength(res.body)));
+    });
+
+    it('should stream content events as the vendor bytes with only the model value replaced', async () => {
+      const body = fixture('openai/chat_stream_usage.response.sse');
+      openai.on('POST', '/v1/chat/completions', sseReply('openai/chat_stream_usage.response.sse'));
+      const res = await post({
+        model: 'openai/gpt-3.5-turbo',
+        stream: true,
+        messages: [{ role: 'user', content: 'Count from 1 to 5' }],
+      });
+      const upstream = body
+        .split('\n')
+        .filter((l) => l.startsWith('data: {') && l.includes('"content":"'))
+        .map((l) => l.replace(/"model":"[^"]*"/, '"model":"openai/gpt-3.5-turbo"'));
+      const sent = res.body.split('\n').filter((l) => l.startsWith('data: {'));
+      // The role chunk and every content chunk, byte for byte; then the finish chunk.
+      expect(upstream.length).toBeGreaterThan(5);
+      expect(sent.slice(0, upstream.length)).toEqual(upstream);
+    });
+
     it('should stream chat_stream_usage through the openai client with usage only when asked', async () => {
       openai.on('POST', '/v1/chat/completions', sseReply('openai/chat_stream_usage.response.sse'));
       for (const includeUsage of [true, false]) {

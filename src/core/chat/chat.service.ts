@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { Observable, defer, filter, finalize, from, switchMap, tap } from 'rxjs';
+import { Observable, defer, finalize, from, switchMap } from 'rxjs';
 import { CachedChat } from '../cache/chat-cache.entry';
-import { storeCompletedStream } from '../cache/chat-stream.cache';
+import { ChatStreamAssembler } from '../cache/chat-stream.assembler';
 import { replayChunks } from '../cache/chat-stream.replay';
 import { CacheLookup, CacheStatus, ResponseCache } from '../cache/response-cache';
 import { CHAT_ENDPOINT, RequestContext } from '../context/request-context';
@@ -116,12 +116,11 @@ export class ChatService {
       );
     }
     const includeUsage = request.stream_options?.include_usage === true;
-    return defer(() => {
+    // One subscriber does all the per-chunk bookkeeping (first-token time, usage, the cache's
+    // assembly, the usage chunk filter, the request's end): a chain of RxJS operators cost a layer
+    // of calls per chunk each (docs/performance.md).
+    return new Observable<ChatCompletionChunk>((subscriber) => {
       const started = this.clock.now();
-      let model = 'none';
-      let provider = 'none';
-      let status = 200;
-      let first = true;
       const details: RequestDetails = {
         requestId: ctx.requestId,
         requestedModel: request.model,
@@ -132,61 +131,96 @@ export class ChatService {
         route = this.resolver.resolve(request.model);
       } catch (err) {
         details.error = errorName(err);
-        this.finish(ctx, model, provider, isLlmError(err) ? err.status : 500, started, true, details);
-        throw err;
+        this.finish(ctx, 'none', 'none', isLlmError(err) ? err.status : 500, started, true, details);
+        subscriber.error(err);
+        return undefined;
       }
       if (cached?.hit) {
         const resolved = cached.hit.resolved;
-        return from(replayChunks(cached.hit.completion, includeUsage)).pipe(
-          finalize(() =>
-            this.finish(ctx, resolved, resolved.slice(0, resolved.indexOf('/')), 200, started, true, details),
-          ),
-        );
+        return from(replayChunks(cached.hit.completion, includeUsage))
+          .pipe(
+            finalize(() =>
+              this.finish(
+                ctx,
+                resolved,
+                resolved.slice(0, resolved.indexOf('/')),
+                200,
+                started,
+                true,
+                details,
+              ),
+            ),
+          )
+          .subscribe(subscriber);
       }
       this.metrics.streamOpened();
       const attempts: FallbackAttempt[] = [];
       details.attempts = attempts;
-      return this.router
+      // An answer over the entry limit is never stored: the assembler stops gathering it there.
+      const assembler = cached?.writeKey ? new ChatStreamAssembler(this.cache.maxEntryBytes) : undefined;
+      let model = 'none';
+      let provider = 'none';
+      let status = 200;
+      let first = true;
+      let closed = false;
+      const close = () => {
+        if (closed) return;
+        closed = true;
+        this.metrics.streamClosed();
+        this.finish(ctx, model, provider, status, started, true, details);
+      };
+      const inner = this.router
         .stream(route, (adapter, entry) => adapter.chatStream(entry.model, request, { flow }), attempts)
-        .pipe(
-          storeCompletedStream(this.cache, cached),
-          tap({
-            next: (chunk) => {
-              if (first) {
-                first = false;
-                model = chunk.model;
-                provider = model.slice(0, model.indexOf('/'));
-                this.metrics.timeToFirstToken(provider, model, (this.clock.now() - started) / 1000);
-              }
-              if (chunk.choices.length === 0 && chunk.usage) {
-                this.metrics.tokens(
-                  provider,
-                  model,
-                  ctx.app,
-                  chunk.usage.prompt_tokens,
-                  chunk.usage.completion_tokens,
-                );
-                details.promptTokens = chunk.usage.prompt_tokens;
-                details.completionTokens = chunk.usage.completion_tokens;
-              }
-            },
-            error: (err: unknown) => {
-              details.error = errorName(err);
-              if (!first) return;
+        .subscribe({
+          next: (chunk) => {
+            if (first) {
+              first = false;
+              model = chunk.model;
+              provider = model.slice(0, model.indexOf('/'));
+              this.metrics.timeToFirstToken(provider, model, (this.clock.now() - started) / 1000);
+            }
+            const usage = chunk.choices.length === 0 ? chunk.usage : undefined;
+            if (usage) {
+              this.metrics.tokens(provider, model, ctx.app, usage.prompt_tokens, usage.completion_tokens);
+              details.promptTokens = usage.prompt_tokens;
+              details.completionTokens = usage.completion_tokens;
+            }
+            assembler?.add(chunk);
+            if (includeUsage || chunk.choices.length > 0) subscriber.next(chunk);
+          },
+          error: (err: unknown) => {
+            details.error = errorName(err);
+            if (first) {
               status = isLlmError(err) ? err.status : 500;
               provider = failedProvider(err);
               details.attempts = failedAttempts(err) ?? attempts;
-            },
-            unsubscribe: () => {
-              if (first) status = 499;
-            },
-          }),
-          filter((chunk) => includeUsage || chunk.choices.length > 0),
-          finalize(() => {
-            this.metrics.streamClosed();
-            this.finish(ctx, model, provider, status, started, true, details);
-          }),
-        );
+            }
+            // The request's end is recorded first: delivering the error runs the teardown below.
+            close();
+            subscriber.error(err);
+          },
+          complete: () => {
+            // A completed stream with every choice finished is stored before the caller sees the
+            // end, so a request sent after `[DONE]` hits. An errored or abandoned one never is.
+            const completion = assembler?.result();
+            if (!completion || !cached) {
+              close();
+              subscriber.complete();
+              return;
+            }
+            void this.cache.store(cached, { resolved: completion.model, completion }).then(() => {
+              close();
+              subscriber.complete();
+            });
+          },
+        });
+      return () => {
+        inner.unsubscribe();
+        if (closed) return;
+        // The caller left before the end (a client gone, a shutdown): 499 if nothing came.
+        if (first) status = 499;
+        close();
+      };
     });
   }
 

@@ -4,7 +4,7 @@ import { ClientAbortError } from '../errors/request-errors';
 import { UpstreamProtocolError, UpstreamTimeoutError } from '../errors/upstream-errors';
 import { ChatCompletionChunk } from '../openai/chat-completion.types';
 import { StreamFlow } from '../streaming/stream-flow';
-import { UpstreamHttp, UpstreamStream } from './upstream-http';
+import { StreamCancel, UpstreamHttp, UpstreamStream } from './upstream-http';
 
 /** Turns upstream body bytes into our chunks; throws a typed error on an upstream error event. */
 export interface ChunkDecoder {
@@ -36,23 +36,24 @@ export interface ReadStreamOptions {
 export function readUpstreamStream(options: ReadStreamOptions): Observable<ChatCompletionChunk> {
   const { http, timeoutMs, decoder, flow } = options;
   return new Observable<ChatCompletionChunk>((subscriber) => {
-    const controller = new AbortController();
+    const cancel = new StreamCancel();
     let upstream: UpstreamStream | undefined;
     let watchdog: NodeJS.Timeout | undefined;
     /** The body was read to its end: the teardown has nothing to abort. */
     let drained = false;
 
-    const onIdle = () => {
-      const error = new UpstreamTimeoutError(
-        `${http.provider} sent no chunk for ${timeoutMs} ms`,
-        http.provider,
+    const onIdle = () =>
+      cancel.abort(
+        new UpstreamTimeoutError(`${http.provider} sent no chunk for ${timeoutMs} ms`, http.provider),
       );
-      if (upstream) upstream.abort(error);
-      else controller.abort(error);
-    };
+    // One timer per stream, pushed back on every chunk (`refresh()`, no new timer per read).
     const arm = () => {
+      if (watchdog) watchdog.refresh();
+      else watchdog = setTimeout(onIdle, timeoutMs);
+    };
+    const disarm = () => {
       clearTimeout(watchdog);
-      watchdog = setTimeout(onIdle, timeoutMs);
+      watchdog = undefined;
     };
     const emit = (chunks: ChatCompletionChunk[]) => {
       for (let i = 0; i < chunks.length && !subscriber.closed; i++) subscriber.next(chunks[i]);
@@ -60,13 +61,7 @@ export function readUpstreamStream(options: ReadStreamOptions): Observable<ChatC
 
     const run = async () => {
       arm();
-      upstream = await http.stream({
-        method: 'POST',
-        path: options.path,
-        body: options.body,
-        signal: controller.signal,
-        timeoutMs,
-      });
+      upstream = await http.stream({ path: options.path, body: options.body, timeoutMs, cancel });
       for await (const bytes of upstream.body as AsyncIterable<Buffer>) {
         const out: ChatCompletionChunk[] = [];
         let failure: unknown;
@@ -84,7 +79,7 @@ export function readUpstreamStream(options: ReadStreamOptions): Observable<ChatC
         const paused = flow?.ready();
         if (paused) {
           // A slow reader is no upstream stall: the idle clock stops while the client catches up.
-          clearTimeout(watchdog);
+          disarm();
           await paused;
           if (subscriber.closed) return;
           arm();
@@ -98,37 +93,36 @@ export function readUpstreamStream(options: ReadStreamOptions): Observable<ChatC
         failure = err;
       }
       drained = true;
+      disarm();
       emit(out);
       if (failure !== undefined) throw failure;
       subscriber.complete();
     };
 
-    run()
-      .catch((err: unknown) => {
-        if (subscriber.closed) return;
-        const reason = upstream?.abortReason;
-        if (reason) subscriber.error(reason);
-        else if (isLlmError(err)) subscriber.error(err);
-        else if (upstream) {
-          // The body broke after the headers: a reset or a cut connection mid-stream.
-          subscriber.error(
-            new UpstreamProtocolError(
-              `${http.provider} stream broke: ${(err as Error)?.message ?? err}`,
-              http.provider,
-              { cause: err },
-            ),
-          );
-        } else subscriber.error(http.asTyped(err));
-      })
-      .finally(() => clearTimeout(watchdog));
+    run().catch((err: unknown) => {
+      disarm();
+      if (subscriber.closed) return;
+      const reason = cancel.reason;
+      if (reason) subscriber.error(reason);
+      else if (isLlmError(err)) subscriber.error(err);
+      else if (upstream) {
+        // The body broke after the headers: a reset or a cut connection mid-stream.
+        subscriber.error(
+          new UpstreamProtocolError(
+            `${http.provider} stream broke: ${(err as Error)?.message ?? err}`,
+            http.provider,
+            { cause: err },
+          ),
+        );
+      } else subscriber.error(http.asTyped(err));
+    });
 
     return () => {
-      clearTimeout(watchdog);
+      disarm();
       // A finished exchange is not aborted: two ClientAbortErrors (stack traces) and an abort event
       // per stream cost 4-6 % of a stream's CPU for nothing (bench/profile.js).
-      if (drained) return;
-      if (!controller.signal.aborted) controller.abort(new ClientAbortError());
-      upstream?.abort(new ClientAbortError());
+      if (drained || cancel.reason) return;
+      cancel.abort(new ClientAbortError());
     };
   });
 }

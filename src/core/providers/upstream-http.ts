@@ -11,7 +11,7 @@ export interface UpstreamCall {
   /** Appended to the base URL's path (`/chat/completions`, `/api/chat`). */
   path: string;
   body?: string;
-  /** The caller's cancellation (client gone). Optional for streams, which abort through `abort()`. */
+  /** The caller's cancellation (client gone). */
   signal?: AbortSignal;
   timeoutMs: number;
 }
@@ -26,10 +26,40 @@ export interface UpstreamStream {
   status: number;
   headers: UpstreamHeaders;
   body: Dispatcher.ResponseData['body'];
-  /** Ends the upstream request at once (client gone, idle timeout). */
-  abort(reason: LlmError): void;
+}
+
+/**
+ * The cancellation of one streaming exchange, owned by its reader: the reader watches the time (to
+ * the first chunk and between chunks) and ends the exchange through `abort` when a client leaves or
+ * an upstream stalls; the first typed reason is kept. One controller per stream, and no deadline
+ * timer of its own (the reader's watchdog is it).
+ */
+export class StreamCancel {
+  private readonly controller = new AbortController();
+  private why: LlmError | undefined;
+
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
   /** Why the stream was aborted, if it was. */
-  readonly abortReason: LlmError | undefined;
+  get reason(): LlmError | undefined {
+    return this.why;
+  }
+
+  abort(why: LlmError): void {
+    if (this.why !== undefined) return;
+    this.why = why;
+    this.controller.abort(why);
+  }
+}
+
+export interface UpstreamStreamCall {
+  path: string;
+  body: string;
+  /** For the response headers (undici's `headersTimeout`). */
+  timeoutMs: number;
+  cancel: StreamCancel;
 }
 
 /** Bounded: a runaway upstream cannot make the gateway buffer without limit. */
@@ -73,7 +103,7 @@ export class UpstreamHttp {
 
   /** A complete JSON exchange: the whole call, body included, within `timeoutMs`. */
   async json(call: UpstreamCall): Promise<UpstreamJsonResponse> {
-    const exchange = this.begin(call, () => new ClientAbortError());
+    const exchange = this.begin(call);
     try {
       const response = await this.pool.request({
         method: call.method,
@@ -105,20 +135,18 @@ export class UpstreamHttp {
   }
 
   /**
-   * Opens a streaming exchange: resolves once the status is in (within `timeoutMs`); an error status
-   * is read (bounded) and thrown as a typed error. The body's idle time is the caller's to watch.
+   * Opens a streaming `POST`: resolves once the status is in; an error status is read (bounded) and
+   * thrown as a typed error. The body's timing and the cancellation are the caller's (`call.cancel`).
    */
-  async stream(call: UpstreamCall): Promise<UpstreamStream> {
-    // Streams are cancelled by their owner through `signal` (the Observable's teardown: a client gone
-    // or an idle timeout, whose typed reason is kept) or `abort`.
-    const exchange = this.begin(call, (why) => (isLlmError(why) ? why : new ClientAbortError()));
+  async stream(call: UpstreamStreamCall): Promise<UpstreamStream> {
+    const cancel = call.cancel;
     try {
       const response = await this.pool.request({
-        method: call.method,
+        method: 'POST',
         path: this.basePath + call.path,
         headers: this.headers,
         body: call.body,
-        signal: exchange.signal,
+        signal: cancel.signal,
         headersTimeout: call.timeoutMs,
         bodyTimeout: 0,
       });
@@ -132,28 +160,18 @@ export class UpstreamHttp {
           this.secrets,
         );
       }
-      return {
-        status: response.statusCode,
-        headers: response.headers,
-        body: response.body,
-        abort: exchange.abort,
-        get abortReason() {
-          return exchange.reason;
-        },
-      };
+      return { status: response.statusCode, headers: response.headers, body: response.body };
     } catch (err) {
-      throw exchange.reason ?? this.asTyped(err);
-    } finally {
-      exchange.settled();
+      throw cancel.reason ?? this.asTyped(err);
     }
   }
 
   /**
-   * The cancellation of one exchange: a deadline for the answer (`timeoutMs`), the caller's signal,
-   * and the first typed reason that aborted it. `settled()` ends the deadline; `release()` detaches
-   * from the caller's signal (a stream stays attached until its owner is done with it).
+   * The cancellation of one JSON exchange: a deadline for the whole answer (`timeoutMs`), the
+   * caller's signal (a client gone), and the first typed reason that aborted it. `settled()` ends
+   * the deadline; `release()` detaches from the caller's signal.
    */
-  private begin(call: UpstreamCall, callerReason: (why: unknown) => LlmError) {
+  private begin(call: UpstreamCall) {
     const controller = new AbortController();
     let reason: LlmError | undefined;
     const abort = (why: LlmError) => {
@@ -170,7 +188,7 @@ export class UpstreamHttp {
         ),
       call.timeoutMs,
     );
-    const onCallerAbort = () => abort(callerReason(call.signal?.reason));
+    const onCallerAbort = () => abort(new ClientAbortError());
     if (call.signal?.aborted) onCallerAbort();
     call.signal?.addEventListener('abort', onCallerAbort, { once: true });
     return {

@@ -53,12 +53,10 @@ export class ChatController {
         writer.error(reason, ctx.requestId);
       });
       // The client left: abort the upstream at once (no tokens paid for a reader who is gone).
-      const leave = () => {
+      ctx.onClientGone(() => {
         writer.abandon();
         subscription.unsubscribe();
-      };
-      if (ctx.signal?.aborted) leave();
-      else ctx.signal?.addEventListener('abort', leave);
+      });
       return;
     }
 

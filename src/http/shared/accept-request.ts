@@ -1,9 +1,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isLlmError } from '../../core/errors/llm-error';
 import { LlmMetrics } from '../../core/metrics/llm-metrics';
+import { wireJson } from '../../core/openai/wire-json';
 import { errorName } from '../../core/metrics/request-outcome';
 import { InFlightTracker } from '../../ops/in-flight.tracker';
-import { httpContext } from './http-context';
+import { HttpRequestContext } from './http-context';
 import { readJsonBody } from './json-body';
 
 export interface AcceptDeps {
@@ -24,9 +25,9 @@ export async function acceptRequest<T>(
   endpoint: string,
   deps: AcceptDeps,
   validate: (body: unknown) => T,
-): Promise<{ ctx: ReturnType<typeof httpContext>; request: T }> {
-  const ctx = httpContext(req, res);
-  deps.inFlight.track(res, () => ctx.abort.abort());
+): Promise<{ ctx: HttpRequestContext; request: T }> {
+  const ctx = new HttpRequestContext(req, res);
+  deps.inFlight.track(res, () => ctx.abort());
   try {
     return { ctx, request: validate(await readJsonBody(req, deps.bodyLimitBytes)) };
   } catch (err) {
@@ -45,9 +46,9 @@ export async function acceptRequest<T>(
   }
 }
 
-/** A successful JSON answer with the gateway's headers. */
-export function writeJsonAnswer(res: ServerResponse, body: unknown, resolved: string, cache?: string): void {
-  const payload = JSON.stringify(body);
+/** A successful JSON answer with the gateway's headers (the adapter's wire text when it has one). */
+export function writeJsonAnswer(res: ServerResponse, body: object, resolved: string, cache?: string): void {
+  const payload = wireJson(body);
   const headers: Record<string, string | number> = {
     'content-type': 'application/json; charset=utf-8',
     'content-length': Buffer.byteLength(payload),

@@ -1,5 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import { ChatCompletionChunk } from '../../core/openai/chat-completion.types';
+import { wireJson } from '../../core/openai/wire-json';
 import { StreamFlow } from '../../core/streaming/stream-flow';
 import { toErrorResponse } from './error-response';
 
@@ -47,7 +48,7 @@ export class SseWriter {
         this.res.writeHead(200, { ...SSE_HEADERS, ...this.headers, 'x-mana-llm-resolved': chunk.model });
       }
     }
-    this.buffer += 'data: ' + JSON.stringify(chunk) + '\n\n';
+    this.buffer += 'data: ' + wireJson(chunk) + '\n\n';
     if (!this.flushScheduled) {
       this.flushScheduled = true;
       queueMicrotask(this.flushNow);
@@ -93,10 +94,13 @@ export class SseWriter {
   private finish(): void {
     this.ended = true;
     this.stopKeepAlive();
-    this.flush();
     this.res.off('drain', this.onDrain);
     this.flow.resume();
-    this.res.end();
+    // The last events and the end in one write (one syscall, not two).
+    const rest = this.buffer;
+    this.buffer = '';
+    if (rest.length > 0 && !this.res.writableEnded && !this.res.destroyed) this.res.end(rest);
+    else this.res.end();
   }
 
   private flush(): void {

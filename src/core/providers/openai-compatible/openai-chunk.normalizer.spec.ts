@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { UpstreamProtocolError, UpstreamStreamError } from '../../errors/upstream-errors';
 import { ChatCompletionChunk } from '../../openai/chat-completion.types';
+import { WIRE_JSON, wireJson } from '../../openai/wire-json';
 import { SseEventParser } from '../../streaming/sse-event-parser';
 import { OpenAiChunkNormalizer } from './openai-chunk.normalizer';
 
@@ -47,7 +48,7 @@ describe(OpenAiChunkNormalizer.name, () => {
     const last = out[out.length - 1];
     expect(last.choices).toEqual([]);
     expect(last.usage).toMatchObject({ prompt_tokens: 14, completion_tokens: 13, total_tokens: 27 });
-    expect(out.slice(0, -1).every((c) => c.usage === undefined)).toBe(true);
+    expect(out.slice(0, -1).every((c) => c.usage === undefined || c.usage === null)).toBe(true);
     expect(out[0].choices[0].delta.role).toBe('assistant');
   });
 
@@ -225,5 +226,64 @@ describe(OpenAiChunkNormalizer.name, () => {
       chunk([{ index: 0, delta: { content: 'Hi' }, finish_reason: 'stop' }]) + 'data: [DONE]\n\n',
     );
     expect(out[0].choices[0].delta).toEqual({ role: 'assistant', content: 'Hi' });
+  });
+});
+
+describe(`${OpenAiChunkNormalizer.name} wire text`, () => {
+  const STREAMS = [
+    'groq/chat_stream_text.response.sse',
+    'groq/chat_stream_tool_call.response.sse',
+    'groq/chat_stream_usage_in_x_groq_only.response.sse',
+    'openai/chat_stream_parallel_tool_calls.response.sse',
+    'openai/chat_stream_tool_call.response.sse',
+    'openai/chat_stream_usage.response.sse',
+    'openrouter/chat_stream.response.sse',
+    'openrouter/chat_stream_comments_interleaved.response.sse',
+    'openrouter/chat_stream_short.response.sse',
+    'openrouter/chat_stream_usage_empty_choices.response.sse',
+    'together/chat_stream.response.sse',
+    'together/chat_stream_chunk_samples_2024.sse',
+  ];
+
+  it.each(STREAMS)('should write every chunk of %s exactly as a fresh serialisation would read', (path) => {
+    const out = normalise(fixtureBody(path), 'vendor/model');
+    for (const c of out) expect(JSON.parse(wireJson(c))).toEqual(JSON.parse(JSON.stringify(c)));
+  });
+
+  it('should pass Groq content chunks through as the upstream bytes with only the model replaced', () => {
+    const body = fixtureBody('groq/chat_stream_text.response.sse');
+    const data = body
+      .split('\n')
+      .filter((l) => l.startsWith('data: {'))
+      .map((l) => l.slice(6));
+    const out = normalise(body, 'groq/openai/gpt-oss-120b');
+    const passed = out.filter((c) => (c as { [WIRE_JSON]?: string })[WIRE_JSON] !== undefined);
+    // Every chunk (the role chunk already says `assistant`) but the finish chunk (its usage removed)
+    // and the usage chunk the gateway makes.
+    expect(passed.length).toBe(out.length - 2);
+    for (const c of passed) {
+      expect(data).toContain(
+        wireJson(c).replace('"model":"groq/openai/gpt-oss-120b"', '"model":"openai/gpt-oss-120b"'),
+      );
+    }
+  });
+
+  it('should serialise a chunk again when anything besides the model changed', () => {
+    const out = normalise(
+      chunk([{ index: 0, delta: { role: 'assistant', content: 'a' }, finish_reason: null }]) +
+        chunk([{ index: 0, delta: { content: 'b' }, finish_reason: 'eos' }], { id: 'other', created: 5 }) +
+        'data: [DONE]\n\n',
+    );
+    expect((out[1] as { [WIRE_JSON]?: string })[WIRE_JSON]).toBeUndefined();
+    expect(wireJson(out[0])).toBe(
+      '{"id":"up-1","object":"chat.completion.chunk","created":100,"model":"vendor/model","choices":[{"index":0,"delta":{"role":"assistant","content":"a"},"finish_reason":null}]}',
+    );
+    expect(JSON.parse(wireJson(out[1]))).toEqual({
+      id: 'up-1',
+      object: 'chat.completion.chunk',
+      created: 100,
+      model: 'vendor/model',
+      choices: [{ index: 0, delta: { content: 'b' }, finish_reason: 'stop' }],
+    });
   });
 });

@@ -2,6 +2,7 @@ import { UpstreamProtocolError, UpstreamStreamError } from '../../errors/upstrea
 import { scrubSecrets, upstreamErrorMessage } from '../../errors/upstream-error.factory';
 import { ChatCompletionChunk, ChunkChoice, Usage } from '../../openai/chat-completion.types';
 import { MAX_JSON_DEPTH, nestsDeeperThan } from '../../openai/request-checks';
+import { setWireJson, spliceModel } from '../../openai/wire-json';
 import { SseEvent } from '../../streaming/sse-event-parser';
 import { mapOpenAiFinishReason } from './map-openai-finish-reason';
 
@@ -11,6 +12,9 @@ import { mapOpenAiFinishReason } from './map-openai-finish-reason';
  * exactly one finish chunk (OpenRouter repeats it), usage taken from wherever the vendor puts it
  * (a `choices: []` chunk, Groq's `x_groq.usage`, Together's finish chunk) and emitted once, last, as a
  * `choices: []` chunk. Error events (Groq `event: error`, OpenRouter's in-band `error`) throw.
+ *
+ * A chunk whose only change is the `model` label (the usual content chunk) carries its wire text:
+ * the upstream's bytes with the label spliced in (`openai/wire-json.ts`), so it is not serialised again.
  */
 export class OpenAiChunkNormalizer {
   private id: string | undefined;
@@ -23,13 +27,16 @@ export class OpenAiChunkNormalizer {
   private readonly seen = new Set<number>();
   private sawDone = false;
   private readonly toolCalls = new Set<number>();
+  private readonly labelJson: string;
 
   constructor(
     private readonly provider: string,
     private readonly label: string,
     /** Values (the provider key) that must never reach an error message built from an error event. */
     private readonly secrets: readonly string[] = [],
-  ) {}
+  ) {
+    this.labelJson = JSON.stringify(label);
+  }
 
   event(event: SseEvent, out: ChatCompletionChunk[]): void {
     const data = event.data;
@@ -58,12 +65,19 @@ export class OpenAiChunkNormalizer {
     if (chunk.error !== undefined && chunk.error !== null) {
       throw this.streamError(data);
     }
+    // Whether anything but `model` changes: then the chunk is serialised, else its text is reused.
+    let changed = false;
     const usage = asUsage(chunk.usage) ?? asUsage(chunk.x_groq?.usage);
     if (usage) this.usage = usage;
     // Usage leaves only in the one usage chunk at the end (and only when the client asked for it).
-    if (chunk.usage !== undefined) chunk.usage = undefined;
+    // OpenAI's `"usage":null` on every other chunk stays, as OpenAI itself sends it.
+    if (chunk.usage !== undefined && chunk.usage !== null) {
+      chunk.usage = undefined;
+      changed = true;
+    }
     if (chunk.x_groq && typeof chunk.x_groq === 'object' && chunk.x_groq.usage !== undefined) {
       chunk.x_groq.usage = undefined;
+      changed = true;
     }
 
     const choices = chunk.choices;
@@ -93,24 +107,43 @@ export class OpenAiChunkNormalizer {
           kept ??= choices.slice(0, i);
           continue;
         }
-        choice.finish_reason = null;
-      } else {
-        this.finishChoice(choice, index);
+        if (choice.finish_reason !== null) {
+          choice.finish_reason = null;
+          changed = true;
+        }
+      } else if (this.finishChoice(choice, index)) {
+        changed = true;
       }
       kept?.push(choice);
     }
     if (kept) {
       if (kept.length === 0) return;
       chunk.choices = kept;
+      changed = true;
     }
-    chunk.id = this.id;
-    chunk.created = this.created;
+    if (chunk.id !== this.id || chunk.created !== this.created) {
+      chunk.id = this.id;
+      chunk.created = this.created;
+      changed = true;
+    }
+    const upstreamModel = chunk.model;
     chunk.model = this.label;
     if (!this.roleSent) {
       this.roleSent = true;
       const first = chunk.choices[0];
-      if (first.delta && typeof first.delta === 'object') first.delta.role = 'assistant';
-      else first.delta = { role: 'assistant' };
+      if (first.delta && typeof first.delta === 'object') {
+        if (first.delta.role !== 'assistant') {
+          first.delta.role = 'assistant';
+          changed = true;
+        }
+      } else {
+        first.delta = { role: 'assistant' };
+        changed = true;
+      }
+    }
+    if (!changed) {
+      const wire = spliceModel(data, upstreamModel, this.labelJson);
+      if (wire !== undefined) setWireJson(chunk, wire);
     }
     out.push(chunk);
   }
@@ -136,18 +169,23 @@ export class OpenAiChunkNormalizer {
     if (this.usage) out.push({ ...this.bare([]), usage: this.usage });
   }
 
-  private finishChoice(choice: ChunkChoice, index: number): void {
+  /** Records a choice's tool calls and its finish; true when `finish_reason` was rewritten. */
+  private finishChoice(choice: ChunkChoice, index: number): boolean {
     const delta = choice.delta;
     if (delta && Array.isArray(delta.tool_calls) && delta.tool_calls.length > 0) this.toolCalls.add(index);
     const reason = choice.finish_reason as unknown;
-    if (reason === null || reason === undefined || reason === '') {
+    if (reason === null) return false;
+    if (reason === undefined || reason === '') {
       choice.finish_reason = null;
-      return;
+      return true;
     }
     if (reason === 'error')
       throw new UpstreamStreamError(`${this.provider} reported an error mid-stream`, this.provider);
-    choice.finish_reason = mapOpenAiFinishReason(reason, this.toolCalls.has(index));
+    const mapped = mapOpenAiFinishReason(reason, this.toolCalls.has(index));
     this.finished.add(index);
+    if (mapped === reason) return false;
+    choice.finish_reason = mapped;
+    return true;
   }
 
   private streamError(data: string): UpstreamStreamError {

@@ -8,6 +8,7 @@ import {
 import { decodeEmbeddingBase64 } from '../../embeddings/embedding-encoding';
 import { EmbeddingRequest } from '../../openai/embedding.types';
 import { MAX_JSON_DEPTH, nestsDeeperThan } from '../../openai/request-checks';
+import { setWireJson, spliceModel } from '../../openai/wire-json';
 import { SseEventParser } from '../../streaming/sse-event-parser';
 import {
   CallOptions,
@@ -143,6 +144,11 @@ export class OpenAiCompatibleAdapter implements ProviderAdapter {
     return this.http.close();
   }
 
+  /**
+   * The vendor's answer with `model` = `provider/model` and finish reasons mapped; unknown fields
+   * pass through. When nothing but `model` changed, the answer carries its wire text (the vendor's
+   * bytes with the label spliced in), so it is not serialised again.
+   */
   private normaliseCompletion(text: string, label: string): ChatCompletion {
     const completion = parseObject(text, this.name) as ChatCompletion;
     // Unknown fields pass through to the client; a hostile depth would overflow JSON.stringify (a 500).
@@ -152,16 +158,23 @@ export class OpenAiCompatibleAdapter implements ProviderAdapter {
     if (!Array.isArray(completion.choices)) {
       throw new UpstreamProtocolError(`${this.name} answer has no choices`, this.name);
     }
-    completion.model = label;
+    let changed = false;
     for (const choice of completion.choices) {
       if (!choice || typeof choice.message !== 'object' || choice.message === null) {
         throw new UpstreamProtocolError(`${this.name} answer has a choice without a message`, this.name);
       }
       const calls = choice.message.tool_calls;
-      choice.finish_reason = mapOpenAiFinishReason(
-        choice.finish_reason,
-        Array.isArray(calls) && calls.length > 0,
-      );
+      const mapped = mapOpenAiFinishReason(choice.finish_reason, Array.isArray(calls) && calls.length > 0);
+      if (mapped !== choice.finish_reason) {
+        choice.finish_reason = mapped;
+        changed = true;
+      }
+    }
+    const upstreamModel = completion.model;
+    completion.model = label;
+    if (!changed) {
+      const wire = spliceModel(text, upstreamModel, JSON.stringify(label));
+      if (wire !== undefined) setWireJson(completion, wire);
     }
     return completion;
   }
