@@ -24,7 +24,8 @@ export interface CacheLookup<T> {
   readonly result?: CacheResult;
 }
 
-const DISABLED: CacheLookup<never> = { status: undefined, hit: undefined, writeKey: undefined };
+/** The verdict when no cache is configured (no lookup needed: callers may skip the await). */
+export const CACHE_DISABLED: CacheLookup<never> = { status: undefined, hit: undefined, writeKey: undefined };
 
 /**
  * The response cache of SPEC §6 over Redis or a bounded in-process LRU (both through cache-manager).
@@ -88,7 +89,7 @@ export class ResponseCache implements CacheHealth, OnModuleInit, OnApplicationSh
    */
   async lookup<T>(endpoint: string, body: object, ctx: RequestContext): Promise<CacheLookup<T>> {
     const backend = this.backend;
-    if (!backend) return DISABLED;
+    if (!backend) return CACHE_DISABLED;
     const read = ctx.cache?.read ?? true;
     const write = ctx.cache?.write ?? true;
     if (!read && !write) {

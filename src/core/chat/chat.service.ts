@@ -3,7 +3,7 @@ import { Observable, defer, finalize, from, switchMap } from 'rxjs';
 import { CachedChat } from '../cache/chat-cache.entry';
 import { ChatStreamAssembler } from '../cache/chat-stream.assembler';
 import { replayChunks } from '../cache/chat-stream.replay';
-import { CacheLookup, CacheStatus, ResponseCache } from '../cache/response-cache';
+import { CACHE_DISABLED, CacheLookup, CacheStatus, ResponseCache } from '../cache/response-cache';
 import { CHAT_ENDPOINT, RequestContext } from '../context/request-context';
 import { isLlmError } from '../errors/llm-error';
 import { FallbackAttempt } from '../errors/routing-errors';
@@ -53,8 +53,15 @@ export class ChatService {
     return validateChatRequest(body, this.defaultModel);
   }
 
-  /** The response cache's verdict, taken before answering (HTTP sets `X-Mana-LLM-Cache` from it). */
-  lookupCache(request: ChatCompletionRequest, ctx: RequestContext): Promise<CacheLookup<CachedChat>> {
+  /**
+   * The response cache's verdict, taken before answering (HTTP sets `X-Mana-LLM-Cache` from it); a
+   * plain value, no promise to wait for, when no cache is configured.
+   */
+  lookupCache(
+    request: ChatCompletionRequest,
+    ctx: RequestContext,
+  ): CacheLookup<CachedChat> | Promise<CacheLookup<CachedChat>> {
+    if (!this.cache.enabled) return CACHE_DISABLED as CacheLookup<CachedChat>;
     return this.cache.lookup<CachedChat>(CHAT_ENDPOINT, request, ctx);
   }
 
@@ -66,7 +73,7 @@ export class ChatService {
     const details: RequestDetails = { requestId: ctx.requestId, requestedModel: request.model };
     try {
       const route = this.resolver.resolve(request.model);
-      const cached = await this.lookupCache(request, ctx);
+      const cached = this.cache.enabled ? await this.lookupCache(request, ctx) : CACHE_DISABLED;
       details.cache = cacheResultOf(cached.status);
       if (cached.hit) {
         model = cached.hit.resolved;
@@ -111,7 +118,7 @@ export class ChatService {
     cached?: CacheLookup<CachedChat>,
   ): Observable<ChatCompletionChunk> {
     if (cached === undefined && this.cache.enabled) {
-      return defer(() => this.lookupCache(request, ctx)).pipe(
+      return defer(() => this.cache.lookup<CachedChat>(CHAT_ENDPOINT, request, ctx)).pipe(
         switchMap((lookup) => this.stream(request, ctx, flow, lookup)),
       );
     }

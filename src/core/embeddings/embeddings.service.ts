@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { CachedEmbeddings } from '../cache/embeddings-cache.entry';
-import { CacheStatus, ResponseCache } from '../cache/response-cache';
+import { CACHE_DISABLED, CacheLookup, CacheStatus, ResponseCache } from '../cache/response-cache';
 import { EMBEDDINGS_ENDPOINT, RequestContext } from '../context/request-context';
 import { isLlmError } from '../errors/llm-error';
 import { UpstreamProtocolError } from '../errors/upstream-errors';
@@ -58,7 +58,9 @@ export class EmbeddingsService {
     try {
       const route = this.resolver.resolve(request.model);
       const base64 = request.encoding_format === 'base64';
-      const cached = await this.cache.lookup<CachedEmbeddings>(EMBEDDINGS_ENDPOINT, request, ctx);
+      const cached = this.cache.enabled
+        ? await this.cache.lookup<CachedEmbeddings>(EMBEDDINGS_ENDPOINT, request, ctx)
+        : (CACHE_DISABLED as CacheLookup<CachedEmbeddings>);
       details.cache = cacheResultOf(cached.status);
       if (cached.hit) {
         const { resolved, vectors, promptTokens } = cached.hit;

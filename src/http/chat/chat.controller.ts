@@ -38,7 +38,8 @@ export class ChatController {
 
     if (request.stream === true) {
       // The cache verdict first: its header must be among the SSE response's (deferred) headers.
-      const cached = await this.chat.lookupCache(request, ctx);
+      const lookup = this.chat.lookupCache(request, ctx);
+      const cached = lookup instanceof Promise ? await lookup : lookup;
       const headers: Record<string, string> = { 'x-request-id': ctx.requestId };
       if (cached.status) headers['x-mana-llm-cache'] = cached.status;
       const writer = new SseWriter(res, headers, this.options.keepAliveMs);
