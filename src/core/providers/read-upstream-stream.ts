@@ -1,10 +1,10 @@
 import { Observable } from 'rxjs';
-import { isLlmError } from '../errors/llm-error';
+import { isLlmError, LlmError } from '../errors/llm-error';
 import { ClientAbortError } from '../errors/request-errors';
 import { UpstreamProtocolError, UpstreamTimeoutError } from '../errors/upstream-errors';
 import { ChatCompletionChunk } from '../openai/chat-completion.types';
 import { StreamFlow } from '../streaming/stream-flow';
-import { StreamCancel, UpstreamHttp, UpstreamStream } from './upstream-http';
+import { StreamSink, UpstreamHttp } from './upstream-http';
 
 /** Turns upstream body bytes into our chunks; throws a typed error on an upstream error event. */
 export interface ChunkDecoder {
@@ -27,23 +27,23 @@ export interface ReadStreamOptions {
 }
 
 /**
- * The one streaming loop both adapters use: a cold Observable over an upstream body. It reads with
- * `for await` (one decode and one batch of `next` calls per read), pauses reads while the consumer's
- * flow is paused, enforces the timeout to the first chunk (counted from the request, not from the
- * response headers) and between chunks (comments and keep-alives do not count as chunks; time spent
- * paused by a slow client does not count either), and aborts the upstream request on unsubscribe.
+ * The one streaming reader both adapters use: a cold Observable over an upstream body. Each body
+ * chunk undici hands over is decoded and its chunks are emitted in one batch of `next` calls; reading
+ * pauses while the consumer's flow is paused; the timeout runs to the first chunk (counted from the
+ * request, not from the response headers) and between chunks (comments and keep-alives do not count
+ * as chunks; time spent paused by a slow client does not count either); unsubscribing aborts the
+ * upstream request.
  */
 export function readUpstreamStream(options: ReadStreamOptions): Observable<ChatCompletionChunk> {
   const { http, timeoutMs, decoder, flow } = options;
   return new Observable<ChatCompletionChunk>((subscriber) => {
-    const cancel = new StreamCancel();
-    let upstream: UpstreamStream | undefined;
     let watchdog: NodeJS.Timeout | undefined;
-    /** The body was read to its end: the teardown has nothing to abort. */
-    let drained = false;
+    /** The exchange delivered its end or failure: the teardown has nothing to abort. */
+    let over = false;
+    let paused = false;
 
     const onIdle = () =>
-      cancel.abort(
+      upstream.abort(
         new UpstreamTimeoutError(`${http.provider} sent no chunk for ${timeoutMs} ms`, http.provider),
       );
     // One timer per stream, pushed back on every chunk (`refresh()`, no new timer per read).
@@ -58,11 +58,25 @@ export function readUpstreamStream(options: ReadStreamOptions): Observable<ChatC
     const emit = (chunks: ChatCompletionChunk[]) => {
       for (let i = 0; i < chunks.length && !subscriber.closed; i++) subscriber.next(chunks[i]);
     };
-
-    const run = async () => {
+    const typed = (err: unknown): LlmError =>
+      isLlmError(err)
+        ? err
+        : new UpstreamProtocolError(
+            `${http.provider} stream broke: ${(err as Error)?.message ?? err}`,
+            http.provider,
+            {
+              cause: err,
+            },
+          );
+    const onResume = () => {
+      paused = false;
+      if (over || subscriber.closed) return;
+      upstream.resume();
       arm();
-      upstream = await http.stream({ path: options.path, body: options.body, timeoutMs, cancel });
-      for await (const bytes of upstream.body as AsyncIterable<Buffer>) {
+    };
+
+    const sink: StreamSink = {
+      data(bytes) {
         const out: ChatCompletionChunk[] = [];
         let failure: unknown;
         try {
@@ -74,55 +88,52 @@ export function readUpstreamStream(options: ReadStreamOptions): Observable<ChatC
           arm();
           emit(out);
         }
-        if (failure !== undefined) throw failure;
-        if (subscriber.closed) return;
-        const paused = flow?.ready();
-        if (paused) {
-          // A slow reader is no upstream stall: the idle clock stops while the client catches up.
-          disarm();
-          await paused;
-          if (subscriber.closed) return;
-          arm();
+        if (failure !== undefined) {
+          // An upstream error event or an undecodable event: the chunks before it went out above.
+          const error = typed(failure);
+          upstream.abort(error);
+          if (!subscriber.closed) subscriber.error(error);
+          return;
         }
-      }
-      const out: ChatCompletionChunk[] = [];
-      let failure: unknown;
-      try {
-        decoder.end(out);
-      } catch (err) {
-        failure = err;
-      }
-      drained = true;
-      disarm();
-      emit(out);
-      if (failure !== undefined) throw failure;
-      subscriber.complete();
+        const wait = paused || subscriber.closed ? undefined : flow?.ready();
+        if (wait) {
+          // A slow reader is no upstream stall: the idle clock stops while the client catches up.
+          paused = true;
+          disarm();
+          upstream.pause();
+          void wait.then(onResume);
+        }
+      },
+      end() {
+        over = true;
+        disarm();
+        const out: ChatCompletionChunk[] = [];
+        let failure: unknown;
+        try {
+          decoder.end(out);
+        } catch (err) {
+          failure = err;
+        }
+        emit(out);
+        if (subscriber.closed) return;
+        if (failure !== undefined) subscriber.error(typed(failure));
+        else subscriber.complete();
+      },
+      fail(error) {
+        over = true;
+        disarm();
+        if (!subscriber.closed) subscriber.error(error);
+      },
     };
 
-    run().catch((err: unknown) => {
-      disarm();
-      if (subscriber.closed) return;
-      const reason = cancel.reason;
-      if (reason) subscriber.error(reason);
-      else if (isLlmError(err)) subscriber.error(err);
-      else if (upstream) {
-        // The body broke after the headers: a reset or a cut connection mid-stream.
-        subscriber.error(
-          new UpstreamProtocolError(
-            `${http.provider} stream broke: ${(err as Error)?.message ?? err}`,
-            http.provider,
-            { cause: err },
-          ),
-        );
-      } else subscriber.error(http.asTyped(err));
-    });
+    arm();
+    const upstream = http.stream({ path: options.path, body: options.body, timeoutMs }, sink);
 
     return () => {
       disarm();
-      // A finished exchange is not aborted: two ClientAbortErrors (stack traces) and an abort event
-      // per stream cost 4-6 % of a stream's CPU for nothing (bench/profile.js).
-      if (drained || cancel.reason) return;
-      cancel.abort(new ClientAbortError());
+      // A finished exchange is not aborted: a ClientAbortError (a stack trace) and an abort per
+      // stream cost 4-6 % of a stream's CPU for nothing (bench/profile.js).
+      if (!over) upstream.abort(new ClientAbortError());
     };
   });
 }

@@ -1,8 +1,11 @@
-import { Dispatcher, Pool } from 'undici';
+import { Pool } from 'undici';
 import { isLlmError, LlmError } from '../errors/llm-error';
 import { ClientAbortError } from '../errors/request-errors';
-import { UpstreamProtocolError, UpstreamTimeoutError } from '../errors/upstream-errors';
-import { errorFromTransportFailure, errorFromUpstreamResponse } from '../errors/upstream-error.factory';
+import { UpstreamTimeoutError } from '../errors/upstream-errors';
+import { errorFromTransportFailure } from '../errors/upstream-error.factory';
+import { ExchangeLimits, StreamSink, UpstreamExchange } from './upstream-exchange';
+
+export type { StreamSink } from './upstream-exchange';
 
 export type UpstreamHeaders = Record<string, string | string[] | undefined>;
 
@@ -22,49 +25,24 @@ export interface UpstreamJsonResponse {
   text: string;
 }
 
-export interface UpstreamStream {
-  status: number;
-  headers: UpstreamHeaders;
-  body: Dispatcher.ResponseData['body'];
-}
-
-/**
- * The cancellation of one streaming exchange, owned by its reader: the reader watches the time (to
- * the first chunk and between chunks) and ends the exchange through `abort` when a client leaves or
- * an upstream stalls; the first typed reason is kept. One controller per stream, and no deadline
- * timer of its own (the reader's watchdog is it).
- */
-export class StreamCancel {
-  private readonly controller = new AbortController();
-  private why: LlmError | undefined;
-
-  get signal(): AbortSignal {
-    return this.controller.signal;
-  }
-
-  /** Why the stream was aborted, if it was. */
-  get reason(): LlmError | undefined {
-    return this.why;
-  }
-
-  abort(why: LlmError): void {
-    if (this.why !== undefined) return;
-    this.why = why;
-    this.controller.abort(why);
-  }
-}
-
 export interface UpstreamStreamCall {
   path: string;
   body: string;
-  /** For the response headers (undici's `headersTimeout`). */
+  /** For the response headers (undici's `headersTimeout`); the body's timing is the reader's. */
   timeoutMs: number;
-  cancel: StreamCancel;
+}
+
+/** An open streaming exchange, as its reader controls it. */
+export interface UpstreamStream {
+  /** Ends the exchange at once (client gone, idle timeout); the sink's `fail` gets `reason`. */
+  abort(reason: LlmError): void;
+  /** Stops reading the body until `resume()` (a slow client). */
+  pause(): void;
+  resume(): void;
 }
 
 /** Bounded: a runaway upstream cannot make the gateway buffer without limit. */
-const MAX_JSON_BODY_BYTES = 50 * 1024 * 1024;
-const MAX_ERROR_BODY_BYTES = 1024 * 1024;
+const LIMITS: ExchangeLimits = { bodyBytes: 50 * 1024 * 1024, errorBodyBytes: 1024 * 1024 };
 
 export interface UpstreamHttpOptions {
   provider: string;
@@ -77,16 +55,17 @@ export interface UpstreamHttpOptions {
 }
 
 /**
- * One keep-alive undici `Pool` per provider origin. `Pool.request` costs a fifth of the CPU of
- * `fetch` here (../shared/PERF.md). Turns transport failures and upstream error statuses into typed
- * errors, so adapters only see success bodies.
+ * One keep-alive undici `Pool` per provider origin, driven through its dispatch API (no `fetch`,
+ * which costs five times the CPU of undici's own API here, ../shared/PERF.md; no response
+ * `Readable` either, see UpstreamExchange). Turns transport failures and upstream error statuses
+ * into typed errors, so adapters only see success bodies.
  */
 export class UpstreamHttp {
   readonly provider: string;
+  readonly secrets: readonly string[];
   private readonly pool: Pool;
   private readonly basePath: string;
   private readonly headers: Record<string, string>;
-  private readonly secrets: string[];
 
   constructor(options: UpstreamHttpOptions) {
     const url = new URL(options.baseUrl);
@@ -101,105 +80,55 @@ export class UpstreamHttp {
     });
   }
 
-  /** A complete JSON exchange: the whole call, body included, within `timeoutMs`. */
-  async json(call: UpstreamCall): Promise<UpstreamJsonResponse> {
-    const exchange = this.begin(call);
-    try {
-      const response = await this.pool.request({
-        method: call.method,
-        path: this.basePath + call.path,
-        headers: this.headers,
-        body: call.body,
-        signal: exchange.signal,
-        headersTimeout: call.timeoutMs,
-        bodyTimeout: call.timeoutMs,
-      });
-      const limit = response.statusCode >= 400 ? MAX_ERROR_BODY_BYTES : MAX_JSON_BODY_BYTES;
-      const text = await readText(response.body, limit, this.provider);
-      if (response.statusCode >= 400) {
-        throw errorFromUpstreamResponse(
-          this.provider,
-          response.statusCode,
-          response.headers,
-          text,
-          this.secrets,
-        );
-      }
-      return { status: response.statusCode, headers: response.headers, text };
-    } catch (err) {
-      throw exchange.reason ?? this.asTyped(err);
-    } finally {
-      exchange.settled();
-      exchange.release();
-    }
-  }
-
   /**
-   * Opens a streaming `POST`: resolves once the status is in; an error status is read (bounded) and
-   * thrown as a typed error. The body's timing and the cancellation are the caller's (`call.cancel`).
+   * A complete JSON exchange: the whole call, body included, within `timeoutMs` (one deadline
+   * timer); the caller's `signal` aborts it with a ClientAbortError.
    */
-  async stream(call: UpstreamStreamCall): Promise<UpstreamStream> {
-    const cancel = call.cancel;
-    try {
-      const response = await this.pool.request({
-        method: 'POST',
-        path: this.basePath + call.path,
-        headers: this.headers,
-        body: call.body,
-        signal: cancel.signal,
-        headersTimeout: call.timeoutMs,
-        bodyTimeout: 0,
-      });
-      if (response.statusCode >= 400) {
-        const text = await readText(response.body, MAX_ERROR_BODY_BYTES, this.provider);
-        throw errorFromUpstreamResponse(
-          this.provider,
-          response.statusCode,
-          response.headers,
-          text,
-          this.secrets,
-        );
-      }
-      return { status: response.statusCode, headers: response.headers, body: response.body };
-    } catch (err) {
-      throw cancel.reason ?? this.asTyped(err);
-    }
-  }
-
-  /**
-   * The cancellation of one JSON exchange: a deadline for the whole answer (`timeoutMs`), the
-   * caller's signal (a client gone), and the first typed reason that aborted it. `settled()` ends
-   * the deadline; `release()` detaches from the caller's signal.
-   */
-  private begin(call: UpstreamCall) {
-    const controller = new AbortController();
-    let reason: LlmError | undefined;
-    const abort = (why: LlmError) => {
-      reason ??= why;
-      controller.abort(why);
-    };
-    const timer = setTimeout(
-      () =>
-        abort(
-          new UpstreamTimeoutError(
-            `${this.provider} did not answer within ${call.timeoutMs} ms`,
-            this.provider,
+  json(call: UpstreamCall): Promise<UpstreamJsonResponse> {
+    return new Promise<UpstreamJsonResponse>((resolve, reject) => {
+      const signal = call.signal;
+      const onCallerAbort = () => exchange.abort(new ClientAbortError());
+      const timer = setTimeout(
+        () =>
+          exchange.abort(
+            new UpstreamTimeoutError(
+              `${this.provider} did not answer within ${call.timeoutMs} ms`,
+              this.provider,
+            ),
           ),
-        ),
-      call.timeoutMs,
-    );
-    const onCallerAbort = () => abort(new ClientAbortError());
-    if (call.signal?.aborted) onCallerAbort();
-    call.signal?.addEventListener('abort', onCallerAbort, { once: true });
-    return {
-      signal: controller.signal,
-      abort,
-      get reason() {
-        return reason;
-      },
-      settled: () => clearTimeout(timer),
-      release: () => call.signal?.removeEventListener('abort', onCallerAbort),
-    };
+        call.timeoutMs,
+      );
+      const settle = () => {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', onCallerAbort);
+      };
+      const exchange = UpstreamExchange.collecting(
+        this,
+        LIMITS,
+        (answer) => {
+          settle();
+          resolve(answer);
+        },
+        (error) => {
+          settle();
+          reject(error);
+        },
+      );
+      if (signal?.aborted) onCallerAbort();
+      else signal?.addEventListener('abort', onCallerAbort, { once: true });
+      this.dispatch(call.method, call.path, call.body, call.timeoutMs, call.timeoutMs, exchange);
+    });
+  }
+
+  /**
+   * Opens a streaming `POST` whose success body goes to `sink` chunk by chunk; an error status is
+   * read (bounded) and given to `sink.fail` as a typed error. The body's idle time is the caller's
+   * to watch; it ends the exchange through the returned handle.
+   */
+  stream(call: UpstreamStreamCall, sink: StreamSink): UpstreamStream {
+    const exchange = UpstreamExchange.streaming(this, LIMITS, sink);
+    this.dispatch('POST', call.path, call.body, call.timeoutMs, 0, exchange);
+    return exchange;
   }
 
   /** Maps a transport failure; typed errors pass through. */
@@ -215,30 +144,23 @@ export class UpstreamHttp {
   destroy(): Promise<void> {
     return this.pool.destroy();
   }
-}
 
-/**
- * The whole body as text, at most `limit` bytes (past it the body is destroyed and the read fails).
- * Events rather than `for await`: an async iterator per answer was a measurable cost (bench/profile.js).
- */
-function readText(body: Dispatcher.ResponseData['body'], limit: number, provider: string): Promise<string> {
-  return new Promise<string>((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    body.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > limit) {
-        body.destroy();
-        reject(new UpstreamProtocolError(`${provider} sent a body over ${limit} bytes`, provider));
-        return;
-      }
-      chunks.push(chunk);
-    });
-    body.on('end', () =>
-      resolve(
-        chunks.length === 1 ? chunks[0].toString('utf8') : Buffer.concat(chunks, size).toString('utf8'),
-      ),
-    );
-    body.on('error', reject);
-  });
+  private dispatch(
+    method: 'GET' | 'POST',
+    path: string,
+    body: string | undefined,
+    headersTimeout: number,
+    bodyTimeout: number,
+    exchange: UpstreamExchange,
+  ): void {
+    try {
+      this.pool.dispatch(
+        { method, path: this.basePath + path, headers: this.headers, body, headersTimeout, bodyTimeout },
+        exchange,
+      );
+    } catch (err) {
+      // A closed pool or invalid options throw here instead of reaching the handler.
+      exchange.dispatchFailed(err as Error);
+    }
+  }
 }
