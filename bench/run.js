@@ -13,6 +13,10 @@
  *
  * `--baseline` adds a second build of the service as target `mana-llm-baseline`, measured in the same
  * alternating rounds: before/after numbers of an optimisation from the same machine state.
+ *
+ * Target `portkey` (the Portkey gateway, optional: `npm --prefix bench/portkey ci`, see
+ * bench/portkey/README.md) is measured when installed, in full runs by default and in `--smoke` runs only
+ * when `--targets` names it; when it is not installed the report says so and nothing else changes.
  */
 const { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } = require('node:fs');
 const { cpus, loadavg, tmpdir } = require('node:os');
@@ -22,6 +26,14 @@ const { hasTaskset, pinSelf, procStat, startChild } = require('./lib/processes')
 const { openStreams, pingProbe, rateProbe, throughput } = require('./lib/load');
 const { checkTargets, median, summarise, toMarkdown } = require('./lib/report');
 const { SCENARIOS, manaLlmEnv, requestFor } = require('./lib/scenarios');
+const {
+  INSTALL: PORTKEY_INSTALL,
+  PORTKEY_LISTENING,
+  PORTKEY_UNSUPPORTED,
+  freePort,
+  locatePortkey,
+  portkeyRequest,
+} = require('./lib/portkey');
 
 /** @typedef {import('./lib/scenarios').Scenario} Scenario @typedef {import('./lib/scenarios').BenchRequest} BenchRequest */
 
@@ -84,7 +96,7 @@ async function preflight(url, request, s, direct) {
     const res = await pool.request({
       method: 'POST',
       path: request.path,
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', ...request.headers },
       body: request.body,
     });
     const text = await res.body.text();
@@ -131,20 +143,37 @@ async function main() {
   if (taskset) pinSelf(LOAD_CPU);
   const cpu = taskset ? PROXY_CPU : undefined;
   const scenarios = SCENARIOS.filter((s) => !o.scenarioIds || o.scenarioIds.includes(s.id));
-  const allTargets = ['direct', 'bare', 'nest', 'mana-llm', ...(o.baseline ? ['mana-llm-baseline'] : [])];
-  const targets = allTargets.filter(
-    (t) => t === 'direct' || t === 'mana-llm-baseline' || !o.targetIds || o.targetIds.includes(t),
-  );
-  const notes = [];
-  let portkey =
-    'not measured: @portkey-ai/gateway is not installed (optional; packages may not be installed here)';
-  try {
-    require.resolve('@portkey-ai/gateway');
-    portkey = 'installed but not wired into this harness';
-  } catch {
-    // stays "not installed"
-  }
   const log = (/** @type {string} */ line) => process.stderr.write(`[bench] ${line}\n`);
+  // Portkey: optional, from bench/portkey/node_modules. Measured when installed, except in smoke runs
+  // (the harness check of the four core targets) unless `--targets` names it.
+  const portkeyInstall = locatePortkey();
+  const portkeyWanted = o.targetIds ? o.targetIds.includes('portkey') : !o.smoke;
+  const withPortkey = portkeyWanted && portkeyInstall !== undefined;
+  let portkey = `not measured: @portkey-ai/gateway is not installed (optional, dev-only: \`${PORTKEY_INSTALL}\`)`;
+  if (portkeyInstall && !portkeyWanted)
+    portkey = `not measured: @portkey-ai/gateway ${portkeyInstall.version} is installed, but ${o.targetIds ? '--targets does not name portkey' : '--smoke runs measure it only when --targets names portkey'}`;
+  if (!portkeyInstall && o.targetIds?.includes('portkey'))
+    log(`portkey not measured: @portkey-ai/gateway is not installed; \`${PORTKEY_INSTALL}\` installs it`);
+  const allTargets = [
+    'direct',
+    'bare',
+    'nest',
+    'mana-llm',
+    ...(withPortkey ? ['portkey'] : []),
+    ...(o.baseline ? ['mana-llm-baseline'] : []),
+  ];
+  const targets = allTargets.filter(
+    (t) =>
+      t === 'direct' ||
+      t === 'mana-llm-baseline' ||
+      t === 'portkey' ||
+      !o.targetIds ||
+      o.targetIds.includes(t),
+  );
+  /** Whether target `t` is measured in scenario `s` (Portkey cannot serve every scenario). */
+  const measures = (/** @type {Scenario} */ s, /** @type {string} */ t) =>
+    t !== 'portkey' || PORTKEY_UNSUPPORTED[s.id] === undefined;
+  const notes = [];
   const startedAt = new Date().toISOString();
   const loadStart = loadavg()
     .map((l) => l.toFixed(2))
@@ -165,6 +194,9 @@ async function main() {
     });
     children.push(fake);
     const proxyEnv = { UPSTREAM_URL: fake.url };
+    /** The request for (scenario, target); Portkey gets the upstream's own path and body plus its headers. */
+    const requestOf = (/** @type {Scenario} */ s, /** @type {string} */ t, modelSuffix = '') =>
+      t === 'portkey' ? portkeyRequest(s, fake.url, modelSuffix) : requestFor(s, t, modelSuffix);
     /** @type {Record<string, import('./lib/processes').ChildService>} */
     const services = {};
     if (targets.includes('bare'))
@@ -197,14 +229,32 @@ async function main() {
         env: manaLlmEnv(fake.url, ROOT),
       });
     }
+    if (withPortkey && portkeyInstall) {
+      const port = await freePort();
+      services.portkey = await startChild({
+        name: 'portkey',
+        args: [portkeyInstall.script, `--port=${port}`, '--headless'],
+        cwd: workDir,
+        cpu,
+        listening: PORTKEY_LISTENING,
+        env: { NODE_ENV: 'production' },
+      });
+      const measured = scenarios.filter((s) => measures(s, 'portkey')).map((s) => s.id);
+      const skipped = scenarios.filter((s) => !measures(s, 'portkey'));
+      portkey = [
+        `@portkey-ai/gateway ${portkeyInstall.version} (bench/portkey), provider \`openai\` with its custom host at the fake's /v1; measured: ${measured.join(', ') || 'none'}`,
+        ...skipped.map((s) => `${s.id} not measured: ${PORTKEY_UNSUPPORTED[s.id]}`),
+      ].join('; ');
+    }
     children.push(...Object.values(services));
     /** @param {string} t */
     const urlOf = (t) => (t === 'direct' ? fake.url : services[t].url);
 
     for (const s of scenarios)
       for (const t of targets) {
-        await preflight(urlOf(t), requestFor(s, t), s, t === 'direct');
-        await preflight(urlOf(t), requestFor(s, t, '-gap-5'), s, t === 'direct');
+        if (!measures(s, t)) continue;
+        await preflight(urlOf(t), requestOf(s, t), s, t === 'direct');
+        await preflight(urlOf(t), requestOf(s, t, '-gap-5'), s, t === 'direct');
       }
     await sleep(300);
     /** @type {Record<string, number>} */
@@ -222,8 +272,9 @@ async function main() {
       const order = targets.map((_, i) => targets[(i + round) % targets.length]);
       for (const s of scenarios) {
         for (const t of order) {
+          if (!measures(s, t)) continue;
           const url = urlOf(t);
-          const request = requestFor(s, t);
+          const request = requestOf(s, t);
           await throughput({ url, request, connections: o.connections, durationSec: o.warmupSec });
           const service = services[t];
           const before = service ? procStat(service.pid) : undefined;
@@ -243,7 +294,7 @@ async function main() {
           await sleep(100);
           const probe = await rateProbe({
             url,
-            request: requestFor(s, t, s.stream ? '-gap-5' : ''),
+            request: requestOf(s, t, s.stream ? '-gap-5' : ''),
             rate: o.rate,
             count: o.probeCount,
           });
@@ -270,15 +321,19 @@ async function main() {
     const streamScenario = scenarios.find((s) => s.id === 'chat-stream-openai') ?? SCENARIOS[1];
     for (const [t, service] of Object.entries(services)) {
       const url = service.url;
+      // Portkey has no health route but answers GET / with a constant text; it has no loop-delay
+      // histogram either (its lag is the ping's alone).
+      const pingPath = t === 'portkey' ? '/' : '/health/live';
       const pingIdle = await pingProbe({
         url,
-        path: '/health/live',
+        path: pingPath,
         everyMs: 20,
         durationMs: o.smoke ? 200 : 1000,
       });
       const rssBeforeMb = procStat(service.pid).rssBytes / 2 ** 20;
-      const lagPath = t.startsWith('mana-llm') ? '/metrics' : '/lag';
-      await scrapeLag(url, lagPath); // resets the histogram: the next read covers the window
+      const lagPath = t.startsWith('mana-llm') ? '/metrics' : t === 'portkey' ? undefined : '/lag';
+      const lagOf = async () => (lagPath ? scrapeLag(url, lagPath) : NaN);
+      await lagOf(); // resets the histogram: the next read covers the window
       let rssOpen = 0;
       /** @type {number} */
       let metricLag = NaN;
@@ -286,7 +341,7 @@ async function main() {
       let lagSlices = [];
       const held = await openStreams({
         url,
-        request: requestFor(streamScenario, t, `-hold-${o.holdMs}${o.lockstep ? '' : '-jitter'}`),
+        request: requestOf(streamScenario, t, `-hold-${o.holdMs}${o.lockstep ? '' : '-jitter'}`),
         count: o.streams,
         openTimeoutMs: o.holdMs / 2,
         whileOpen: async () => {
@@ -297,14 +352,14 @@ async function main() {
           const windowMs = Math.min(2000, o.holdMs / 4);
           // Let the last requests of the ramp finish before measuring the steady state.
           await sleep(windowMs / 4);
-          await scrapeLag(url, lagPath);
-          const pinging = pingProbe({ url, path: '/health/live', everyMs: 20, durationMs: windowMs });
+          await lagOf();
+          const pinging = pingProbe({ url, path: pingPath, everyMs: 20, durationMs: windowMs });
           // The loop-delay histogram read in 4 slices of the window: the median slice's p99, so one
           // stall of the shared machine (another process on the core) does not decide alone.
           const slices = [];
           for (let i = 0; i < 4; i++) {
             await sleep(windowMs / 4);
-            slices.push((await scrapeLag(url, lagPath)) * 1000 - 10); // minus the 10 ms resolution
+            slices.push((await lagOf()) * 1000 - 10); // minus the 10 ms resolution
           }
           const ping = await pinging;
           clearInterval(sampler);
@@ -322,6 +377,7 @@ async function main() {
         rssOpenMb,
         growthMb: rssOpenMb - rssIdle[t] / 2 ** 20,
         opened: held.opened,
+        openedInTime: held.openedInTime,
         completed: held.completed,
         failed: held.failed,
         pingIdle,
@@ -333,11 +389,19 @@ async function main() {
       log(
         `${o.streams} open streams through ${t}: opened ${held.opened}, RSS ${rssOpenMb.toFixed(0)} MB, ping p99 ${held.measured.p99.toFixed(2)} ms`,
       );
+      if (held.openedInTime < o.streams)
+        notes.push(
+          `${t}: only ${held.openedInTime} of ${o.streams} streams had sent their first bytes within the ${o.holdMs / 2} ms open timeout (${held.opened} in all): its ping and lag with open streams were measured during the ramp, not the steady state.`,
+        );
       await sleep(200);
     }
     if (services['mana-llm'])
       notes.push(
         `mana-llm wrote ${services['mana-llm'].lines()} log lines at info during the run (one per request).`,
+      );
+    if (services.portkey)
+      notes.push(
+        "Portkey: requests carry `x-portkey-provider: openai`, `x-portkey-custom-host: <fake>/v1` and a bearer key, with the upstream's own model name (no `groq/` prefix). Its stream handler waits 25 ms before relaying a stream's first event (a fixed setTimeout in @portkey-ai/gateway's build), which caps its streams per connection and shows in its time to first byte. No event-loop histogram: its lag with open streams is the ping's (GET /) alone. @hono/node-server is pinned to 1.13.5 in bench/portkey (newer versions make Portkey fail streams and embeddings with `TypeError: immutable`).",
       );
     notes.push(
       "Latencies under load are autocannon's (whole milliseconds); the open-loop probe is timed with performance.now().",

@@ -35,7 +35,7 @@ async function throughput(o) {
   const result = await autocannon({
     url: o.url + o.request.path,
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', ...o.request.headers },
     body: o.request.body,
     connections: o.connections,
     duration: o.durationSec,
@@ -73,7 +73,7 @@ async function rateProbe(o) {
       const res = await pool.request({
         method: 'POST',
         path: o.request.path,
-        headers: { 'content-type': 'application/json' },
+        headers: { 'content-type': 'application/json', ...o.request.headers },
         body: o.request.body,
       });
       let sawByte = false;
@@ -136,7 +136,8 @@ async function pingProbe(o) {
  * @template T
  * @param {{ url: string, request: BenchRequest, count: number, openTimeoutMs: number,
  *   whileOpen: () => Promise<T> }} o
- * @returns {Promise<{ opened: number, completed: number, failed: number, measured: T }>}
+ * @returns {Promise<{ opened: number, openedInTime: number, completed: number, failed: number, measured: T }>}
+ *   `openedInTime`: streams open when `whileOpen` was called (less than `count` if the timeout won)
  */
 async function openStreams(o) {
   const pool = new Pool(o.url, { connections: o.count, keepAliveTimeout: 30_000 });
@@ -151,7 +152,7 @@ async function openStreams(o) {
       const res = await pool.request({
         method: 'POST',
         path: o.request.path,
-        headers: { 'content-type': 'application/json' },
+        headers: { 'content-type': 'application/json', ...o.request.headers },
         body: o.request.body,
       });
       let first = true;
@@ -174,10 +175,11 @@ async function openStreams(o) {
   // Measured even when not every stream opened in time: `opened` says how many were.
   await Promise.race([openedAll, timer]);
   clearTimeout(timeout);
+  const openedInTime = opened;
   const measured = await o.whileOpen();
   await Promise.all(streams);
   await pool.close();
-  return { opened, completed, failed, measured };
+  return { opened, openedInTime, completed, failed, measured };
 }
 
 module.exports = { throughput, rateProbe, pingProbe, openStreams, summary, percentile };

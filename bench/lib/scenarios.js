@@ -8,7 +8,8 @@ const MESSAGES = [
 const EMBED_INPUT = 'The food was delicious and the waiter was friendly.';
 
 /**
- * @typedef {{ path: string, body: string }} BenchRequest
+ * @typedef {{ path: string, body: string, headers?: Record<string, string> }} BenchRequest  `headers`: sent
+ *   besides content-type (only Portkey's routing headers, for target `portkey`)
  * @typedef {{ id: string, title: string, stream: boolean, direct: (model: string) => BenchRequest,
  *   proxied: (model: string) => BenchRequest, model: string, provider: string }} Scenario
  */
