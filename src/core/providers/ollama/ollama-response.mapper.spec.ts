@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { UpstreamProtocolError, UpstreamStreamError } from '../../errors/upstream-errors';
 import { ChatCompletionChunk } from '../../openai/chat-completion.types';
+import { WIRE_JSON, wireJson } from '../../openai/wire-json';
 import {
   mapOllamaFinishReason,
   mapOllamaUsage,
@@ -116,6 +117,21 @@ describe(OllamaStreamMapper.name, () => {
     const { out } = mapLines(['{"message":{"role":"assistant","content":"x"},"done":true}']);
     expect(out[out.length - 1].usage).toEqual({ prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 });
     expect(out[out.length - 2].choices[0].finish_reason).toBe('stop');
+  });
+});
+
+describe(`${OllamaStreamMapper.name} wire text`, () => {
+  it.each([
+    'ollama/chat_stream.response.ndjson',
+    'ollama/chat_default_stream.response.ndjson',
+    'ollama/chat_format_json_stream.response.ndjson',
+    'ollama/chat_tools_stream.response.ndjson',
+  ])('should write every chunk of %s exactly as JSON.stringify would', (path) => {
+    const { out } = mapLines(lines(path), 'ollama/a "quoted" label');
+    for (const chunk of out) expect(wireJson(chunk)).toBe(JSON.stringify(chunk));
+    // Delta chunks carry their text; the finish and usage chunks are serialised as usual.
+    const carrying = out.filter((c) => (c as { [WIRE_JSON]?: string })[WIRE_JSON] !== undefined);
+    expect(carrying.length).toBe(out.length - 2);
   });
 });
 

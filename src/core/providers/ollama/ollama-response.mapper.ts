@@ -10,6 +10,7 @@ import {
   Usage,
 } from '../../openai/chat-completion.types';
 import { MAX_JSON_DEPTH, nestsDeeperThan } from '../../openai/request-checks';
+import { setWireJson } from '../../openai/wire-json';
 import { OllamaChatResponse, OllamaToolCall } from './ollama.wire';
 
 export function newCompletionId(): string {
@@ -135,8 +136,14 @@ export class OllamaStreamMapper {
   private roleSent = false;
   private toolCalls = 0;
   private finished = false;
+  /** The wire text of a delta chunk around its `delta` (id, created and label are the stream's). */
+  private readonly wirePrefix: string;
 
-  constructor(private readonly label: string) {}
+  constructor(private readonly label: string) {
+    this.wirePrefix =
+      `{"id":${JSON.stringify(this.id)},"object":"chat.completion.chunk","created":${this.created},` +
+      `"model":${JSON.stringify(label)},"choices":[{"index":0,"delta":`;
+  }
 
   get done(): boolean {
     return this.finished;
@@ -185,12 +192,17 @@ export class OllamaStreamMapper {
       this.roleSent = true;
       delta = { role: 'assistant', ...delta };
     }
-    return {
+    const chunk: ChatCompletionChunk = {
       id: this.id,
       object: 'chat.completion.chunk',
       created: this.created,
       model: this.label,
       choices: [{ index: 0, delta, finish_reason: finishReason }],
     };
+    // The same text JSON.stringify would write, with only the delta serialised per chunk.
+    if (finishReason === null) setWireJson(chunk, this.wirePrefix + JSON.stringify(delta) + WIRE_SUFFIX);
+    return chunk;
   }
 }
+
+const WIRE_SUFFIX = ',"finish_reason":null}]}';
