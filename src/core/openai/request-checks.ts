@@ -81,12 +81,19 @@ export const MAX_JSON_DEPTH = 100;
 export function nestsDeeperThan(value: unknown, maxDepth: number): boolean {
   if (value === null || typeof value !== 'object') return false;
   if (maxDepth <= 0) return true;
+  // Scalars are skipped without a call (most values of a chunk are): this runs on every streamed event.
   if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) if (nestsDeeperThan(value[i], maxDepth - 1)) return true;
+    for (let i = 0; i < value.length; i++) {
+      const item: unknown = value[i];
+      if (item !== null && typeof item === 'object' && nestsDeeperThan(item, maxDepth - 1)) return true;
+    }
     return false;
   }
   const object = value as Record<string, unknown>;
-  for (const key in object) if (nestsDeeperThan(object[key], maxDepth - 1)) return true;
+  for (const key in object) {
+    const item = object[key];
+    if (item !== null && typeof item === 'object' && nestsDeeperThan(item, maxDepth - 1)) return true;
+  }
   return false;
 }
 
