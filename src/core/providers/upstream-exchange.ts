@@ -114,6 +114,8 @@ export class UpstreamExchange implements Dispatcher.DispatchHandler {
     statusCode: number,
     headers: IncomingHttpHeaders,
   ): void {
+    // undici reports informational answers (103 Early Hints) too: the real one follows.
+    if (statusCode < 200) return;
     this.status = statusCode;
     this.headers = headers;
     if (statusCode >= 400 || this.sink === undefined) this.chunks = [];

@@ -73,6 +73,10 @@ describe(UpstreamHttp.name, () => {
         res.write('data: 1\n\n');
         setTimeout(() => res.socket?.destroy(), 20);
       },
+      '/v1/hints': (_req, res) => {
+        res.writeEarlyHints({ link: '</style.css>; rel=preload; as=style' });
+        res.writeHead(200, { 'content-type': 'application/json' }).end('{"b":2}');
+      },
       '/v1/hang': (_req, res) => {
         held.push(res);
       },
@@ -95,6 +99,11 @@ describe(UpstreamHttp.name, () => {
     expect(answer.status).toBe(200);
     expect(answer.text).toBe('{"a":1}');
     expect(answer.headers['content-type']).toBe('application/json');
+  });
+
+  it('should skip an informational 103 answer and take the real one', async () => {
+    const answer = await http.json({ method: 'GET', path: '/hints', timeoutMs: 2000 });
+    expect([answer.status, answer.text]).toEqual([200, '{"b":2}']);
   });
 
   it('should turn an error status into the typed error with the key scrubbed', async () => {
