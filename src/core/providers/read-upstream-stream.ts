@@ -71,8 +71,10 @@ export function readUpstreamStream(options: ReadStreamOptions): Observable<ChatC
     const onResume = () => {
       paused = false;
       if (over || subscriber.closed) return;
-      upstream.resume();
       arm();
+      // resume() may hand over held bytes at once, and their batch may pause the flow again (which
+      // disarms the clock): the clock is armed before, never after.
+      upstream.resume();
     };
 
     const sink: StreamSink = {
@@ -85,7 +87,9 @@ export function readUpstreamStream(options: ReadStreamOptions): Observable<ChatC
           failure = err;
         }
         if (out.length > 0) {
-          arm();
+          // Bytes undici still hands over after a pause do not restart the idle clock: it restarts
+          // when the client caught up (onResume).
+          if (!paused) arm();
           emit(out);
         }
         if (failure !== undefined) {
