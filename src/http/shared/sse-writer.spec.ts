@@ -93,6 +93,31 @@ describe(SseWriter.name, () => {
     );
   });
 
+  it('should write the chunks of one loop turn (several upstream reads) in one write, and a large batch at once', async () => {
+    const writes: string[] = [];
+    const original = exchange.res.write.bind(exchange.res) as (data: string) => boolean;
+    exchange.res.write = ((data: string) => {
+      writes.push(data);
+      return original(data);
+    }) as ServerResponse['write'];
+    const writer = new SseWriter(exchange.res, {}, 10_000);
+    // Two reads' worth in one turn, with a microtask between them (as between two socket reads).
+    writer.chunk(chunk('a'));
+    await Promise.resolve();
+    writer.chunk(chunk('b'));
+    expect(writes).toEqual([]);
+    await sleep(5);
+    expect(writes).toEqual([
+      `data: ${JSON.stringify(chunk('a'))}\n\ndata: ${JSON.stringify(chunk('b'))}\n\n`,
+    ]);
+    // Past 16 KiB the batch is written within the call (its write can pause the producer at once).
+    const big = chunk('x'.repeat(17 * 1024));
+    writer.chunk(big);
+    expect(writes).toHaveLength(2);
+    expect(writes[1]).toBe(`data: ${JSON.stringify(big)}\n\n`);
+    writer.done();
+  });
+
   it('should batch the chunks of one tick into one socket write', async () => {
     const writes: string[] = [];
     const original = exchange.res.write.bind(exchange.res) as (data: string) => boolean;

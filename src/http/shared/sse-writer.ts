@@ -4,6 +4,9 @@ import { wireJson } from '../../core/openai/wire-json';
 import { StreamFlow } from '../../core/streaming/stream-flow';
 import { toErrorResponse } from './error-response';
 
+/** Past this many characters a batch is written without waiting for the end of the loop turn. */
+const MAX_BATCH_CHARS = 16 * 1024;
+
 const SSE_HEADERS = {
   'content-type': 'text/event-stream; charset=utf-8',
   'cache-control': 'no-cache',
@@ -14,8 +17,9 @@ const SSE_HEADERS = {
 /**
  * Writes one OpenAI SSE stream. Headers are deferred to the first chunk (so a chain that fails before
  * it still gets a real JSON error status) unless `keepAliveMs` of silence pass first: then headers go
- * out and `: keep-alive` comments follow until data flows. Events arriving in one tick (one upstream
- * read) are batched into one write; a full socket buffer pauses the producer through `flow`.
+ * out and `: keep-alive` comments follow until data flows. Events arriving in one turn of the event
+ * loop (every upstream read of that turn) are batched into one write, flushed in the loop's check
+ * phase (`setImmediate`); a full socket buffer pauses the producer through `flow`.
  */
 export class SseWriter {
   readonly flow = new StreamFlow();
@@ -49,9 +53,17 @@ export class SseWriter {
       }
     }
     this.buffer += 'data: ' + wireJson(chunk) + '\n\n';
+    // A large batch goes out at once: its write tells at once whether the client keeps up (the
+    // producer pauses before it reads more), so what waits here stays bounded.
+    if (this.buffer.length >= MAX_BATCH_CHARS) {
+      this.flush();
+      return;
+    }
     if (!this.flushScheduled) {
       this.flushScheduled = true;
-      queueMicrotask(this.flushNow);
+      // Not a microtask: that would write once per upstream read; reads that land in the same poll
+      // phase share one write (one syscall) this way (docs/performance.md).
+      setImmediate(this.flushNow);
     }
   }
 
