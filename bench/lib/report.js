@@ -41,6 +41,14 @@ function summarise(rounds, scenarios, targets) {
           : median(
               cells.map((c, i) => (c && directs[i] ? pick(c) - pick(/** @type {Cell} */ (directs[i])) : NaN)),
             );
+      // Same-round pairs with the NestJS reference: this machine's speed drifts between rounds (by
+      // ±25 % within minutes), and a pair of cells seconds apart shares most of that drift.
+      const nests = rounds.map((r) => r.cells.find((c) => c.scenario === scenario && c.target === 'nest'));
+      const paired = cells
+        .map((c, i) =>
+          c && nests[i] ? c.load.perSecond / /** @type {Cell} */ (nests[i]).load.perSecond : NaN,
+        )
+        .filter((x) => Number.isFinite(x));
       const present = /** @type {Cell[]} */ (cells.filter(Boolean));
       // A target that cannot serve a scenario (Portkey) has no cells there: no row, not a row of dashes.
       if (present.length === 0) continue;
@@ -60,6 +68,9 @@ function summarise(rounds, scenarios, targets) {
         cpuUsPerRequest: target === 'direct' ? null : median(present.map((c) => c.cpuUsPerRequest ?? NaN)),
         rssLoadMb:
           target === 'direct' ? null : Math.max(...present.map((c) => (c.rssLoadBytes ?? 0) / 2 ** 20)),
+        pairedVsNest: paired.length > 0 ? median(paired) : null,
+        pairedVsNestMin: paired.length > 0 ? Math.min(...paired) : null,
+        pairedVsNestMax: paired.length > 0 ? Math.max(...paired) : null,
       });
     }
   }
@@ -249,7 +260,13 @@ function toMarkdown(result) {
   parts.push('## Ratios to the NestJS + Express + undici reference (req/s)');
   parts.push(
     table(
-      ['scenario', 'target', 'vs NestJS ref', 'vs bare ref'],
+      [
+        'scenario',
+        'target',
+        'vs NestJS ref',
+        'vs bare ref',
+        'vs NestJS ref, same-round pairs: median (min–max)',
+      ],
       result.summary
         .filter((r) => r.target !== 'direct')
         .map((r) => {
@@ -260,6 +277,9 @@ function toMarkdown(result) {
             r.target,
             `${fmt((r.perSecond / nest?.perSecond) * 100, 0)} %`,
             `${fmt((r.perSecond / bare?.perSecond) * 100, 0)} %`,
+            r.pairedVsNest === null || r.target === 'nest'
+              ? '–'
+              : `${fmt(r.pairedVsNest * 100, 0)} % (${fmt(r.pairedVsNestMin * 100, 0)}–${fmt(r.pairedVsNestMax * 100, 0)} %)`,
           ];
         }),
     ),
