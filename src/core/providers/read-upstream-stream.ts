@@ -79,6 +79,8 @@ export function readUpstreamStream(options: ReadStreamOptions): Observable<ChatC
 
     const sink: StreamSink = {
       data(bytes) {
+        // Bytes undici still hands over after an unsubscribe (its abort is under way): nobody reads.
+        if (subscriber.closed) return;
         const out: ChatCompletionChunk[] = [];
         let failure: unknown;
         try {
