@@ -5,8 +5,9 @@
  * (`JSON.stringify` was the largest single cost of a stream, docs/performance.md). A symbol key:
  * `JSON.stringify`, spreads and the in-process client's callers never see it.
  *
- * Valid only for the object as the adapter returned it: code that changes it after that must drop
- * the text (`dropWireJson`), or the client would get the unchanged upstream bytes.
+ * Valid only for the object as the adapter returned it: nothing downstream of the adapters changes a
+ * chunk or an answer; code that ever does must remove the text first, or the client would get the
+ * unchanged upstream bytes.
  */
 export const WIRE_JSON = Symbol('mana-llm:wire-json');
 
@@ -19,10 +20,6 @@ export function wireJson(value: object): string {
 
 export function setWireJson(value: object, json: string): void {
   (value as WithWireJson)[WIRE_JSON] = json;
-}
-
-export function dropWireJson(value: object): void {
-  if ((value as WithWireJson)[WIRE_JSON] !== undefined) (value as WithWireJson)[WIRE_JSON] = undefined;
 }
 
 /**

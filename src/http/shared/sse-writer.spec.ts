@@ -65,6 +65,17 @@ class Exchange {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** Records every `res.write` (what reaches the socket as one write) and still writes it. */
+function captureWrites(res: ServerResponse): string[] {
+  const writes: string[] = [];
+  const original = res.write.bind(res) as (data: string) => boolean;
+  res.write = ((data: string) => {
+    writes.push(data);
+    return original(data);
+  }) as ServerResponse['write'];
+  return writes;
+}
+
 describe(SseWriter.name, () => {
   let exchange: Exchange;
   beforeEach(async () => {
@@ -94,12 +105,7 @@ describe(SseWriter.name, () => {
   });
 
   it('should write the chunks of one loop turn (several upstream reads) in one write, and a large batch at once', async () => {
-    const writes: string[] = [];
-    const original = exchange.res.write.bind(exchange.res) as (data: string) => boolean;
-    exchange.res.write = ((data: string) => {
-      writes.push(data);
-      return original(data);
-    }) as ServerResponse['write'];
+    const writes = captureWrites(exchange.res);
     const writer = new SseWriter(exchange.res, {}, 10_000);
     // Two reads' worth in one turn, with a microtask between them (as between two socket reads).
     writer.chunk(chunk('a'));
@@ -119,12 +125,7 @@ describe(SseWriter.name, () => {
   });
 
   it('should batch the chunks of one tick into one socket write', async () => {
-    const writes: string[] = [];
-    const original = exchange.res.write.bind(exchange.res) as (data: string) => boolean;
-    exchange.res.write = ((data: string) => {
-      writes.push(data);
-      return original(data);
-    }) as ServerResponse['write'];
+    const writes = captureWrites(exchange.res);
     const writer = new SseWriter(exchange.res, {}, 10_000);
     writer.chunk(chunk('a'));
     writer.chunk(chunk('b'));
