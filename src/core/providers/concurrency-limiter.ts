@@ -1,3 +1,4 @@
+import { CancelSignal } from '../context/cancel-signal';
 import { ClientAbortError } from '../errors/request-errors';
 import { ProviderSaturatedError } from '../errors/routing-errors';
 
@@ -48,7 +49,7 @@ export class ConcurrencyLimiter {
    * Resolves with the slot's release once one is free. Rejects with `ProviderSaturatedError` when
    * the queue is full or the wait times out, and with `ClientAbortError` when `signal` aborts first.
    */
-  acquire(signal?: AbortSignal): Promise<ReleaseSlot> {
+  acquire(signal?: CancelSignal): Promise<ReleaseSlot> {
     if (signal?.aborted) return Promise.reject(new ClientAbortError());
     if (this.active < this.limits.maxConcurrent && this.queue.length === 0) {
       this.active++;

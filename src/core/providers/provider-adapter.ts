@@ -1,4 +1,5 @@
 import { Observable } from 'rxjs';
+import { CancelSignal } from '../context/cancel-signal';
 import { ChatCompletion, ChatCompletionChunk, ChatCompletionRequest } from '../openai/chat-completion.types';
 import { EmbeddingRequest } from '../openai/embedding.types';
 import { StreamFlow } from '../streaming/stream-flow';
@@ -12,7 +13,7 @@ export function isProviderName(value: string): value is ProviderName {
 
 export interface CallOptions {
   /** Cancels the upstream call (the client went away). */
-  signal?: AbortSignal;
+  signal?: CancelSignal;
 }
 
 export interface StreamOptions {

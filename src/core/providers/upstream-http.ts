@@ -1,4 +1,5 @@
 import { Pool } from 'undici';
+import { CancelSignal } from '../context/cancel-signal';
 import { isLlmError, LlmError } from '../errors/llm-error';
 import { ClientAbortError } from '../errors/request-errors';
 import { UpstreamTimeoutError } from '../errors/upstream-errors';
@@ -15,7 +16,7 @@ export interface UpstreamCall {
   path: string;
   body?: string;
   /** The caller's cancellation (client gone). */
-  signal?: AbortSignal;
+  signal?: CancelSignal;
   timeoutMs: number;
 }
 

@@ -1,6 +1,7 @@
 import { lookup as dnsLookup, LookupAddress } from 'node:dns';
 import { isIP, LookupFunction } from 'node:net';
 import { Agent, Dispatcher } from 'undici';
+import { asAbortSignal, CancelSignal } from '../../context/cancel-signal';
 import { ClientAbortError, InvalidRequestError } from '../../errors/request-errors';
 import { ChatCompletionRequest, ContentPart } from '../../openai/chat-completion.types';
 import { isHttpImageUrl } from './ollama-request.mapper';
@@ -49,7 +50,7 @@ export class ImageFetcher implements ImageInliner {
     });
   };
 
-  async inline(request: ChatCompletionRequest, signal?: AbortSignal): Promise<ChatCompletionRequest> {
+  async inline(request: ChatCompletionRequest, signal?: CancelSignal): Promise<ChatCompletionRequest> {
     const jobs: Promise<void>[] = [];
     const messages = request.messages.map((message, i) => {
       if (!Array.isArray(message.content)) return message;
@@ -76,9 +77,9 @@ export class ImageFetcher implements ImageInliner {
   }
 
   /** One image as a `data:` URL; follows redirects, checking every hop. */
-  async download(url: string, param: string, signal?: AbortSignal): Promise<string> {
+  async download(url: string, param: string, signal?: CancelSignal): Promise<string> {
     const deadline = AbortSignal.timeout(this.options.timeoutMs);
-    const combined = signal ? AbortSignal.any([signal, deadline]) : deadline;
+    const combined = signal ? AbortSignal.any([asAbortSignal(signal), deadline]) : deadline;
     let current = url;
     try {
       for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {

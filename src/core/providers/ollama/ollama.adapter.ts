@@ -1,4 +1,5 @@
 import { Observable, defer, finalize, from, switchMap } from 'rxjs';
+import { CancelSignal } from '../../context/cancel-signal';
 import { UpstreamProtocolError } from '../../errors/upstream-errors';
 import {
   ChatCompletion,
@@ -27,7 +28,7 @@ import { OllamaEmbedResponse, OllamaTagsResponse } from './ollama.wire';
 
 /** Inlines remote (`http(s)`) image URLs as base64, since Ollama takes only base64 images. */
 export interface ImageInliner {
-  inline(request: ChatCompletionRequest, signal?: AbortSignal): Promise<ChatCompletionRequest>;
+  inline(request: ChatCompletionRequest, signal?: CancelSignal): Promise<ChatCompletionRequest>;
   close?(): Promise<void>;
 }
 
@@ -144,7 +145,7 @@ export class OllamaAdapter implements ProviderAdapter {
     await Promise.all([this.http.close(), this.options.images?.close?.()]);
   }
 
-  private inlineImages(request: ChatCompletionRequest, signal?: AbortSignal): Promise<ChatCompletionRequest> {
+  private inlineImages(request: ChatCompletionRequest, signal?: CancelSignal): Promise<ChatCompletionRequest> {
     if (!this.options.images || !hasRemoteImage(request)) return Promise.resolve(request);
     return this.options.images.inline(request, signal);
   }
