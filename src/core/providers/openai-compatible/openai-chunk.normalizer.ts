@@ -2,6 +2,7 @@ import { UpstreamProtocolError, UpstreamStreamError } from '../../errors/upstrea
 import { scrubSecrets, upstreamErrorMessage } from '../../errors/upstream-error.factory';
 import { ChatCompletionChunk, ChunkChoice, Usage } from '../../openai/chat-completion.types';
 import { MAX_JSON_DEPTH, nestsDeeperThan } from '../../openai/request-checks';
+import { RepeatedEventShape } from '../../openai/repeated-event-shape';
 import { setWireJson, spliceModel } from '../../openai/wire-json';
 import { SseEvent } from '../../streaming/sse-event-parser';
 import { mapOpenAiFinishReason } from './map-openai-finish-reason';
@@ -15,6 +16,8 @@ import { mapOpenAiFinishReason } from './map-openai-finish-reason';
  *
  * A chunk whose only change is the `model` label (the usual content chunk) carries its wire text:
  * the upstream's bytes with the label spliced in (`openai/wire-json.ts`), so it is not serialised again.
+ * Until a choice finishes, an event that repeats such a chunk's text but for its token (and OpenAI's
+ * padding) is not even parsed (`openai/repeated-event-shape.ts`): same text, same checks passed.
  */
 export class OpenAiChunkNormalizer {
   private id: string | undefined;
@@ -28,6 +31,7 @@ export class OpenAiChunkNormalizer {
   private sawDone = false;
   private readonly toolCalls = new Set<number>();
   private readonly labelJson: string;
+  private readonly shape = new RepeatedEventShape();
 
   constructor(
     private readonly provider: string,
@@ -44,6 +48,14 @@ export class OpenAiChunkNormalizer {
     if (data === '[DONE]') {
       this.sawDone = true;
       return;
+    }
+    // Only while no choice has finished: after that, repeats are dropped or rewritten (OpenRouter).
+    if (this.finished.size === 0) {
+      const repeated = this.shape.match(data, setWireJson);
+      if (repeated !== undefined) {
+        out.push(repeated);
+        return;
+      }
     }
     let chunk: ChatCompletionChunk & { error?: unknown; x_groq?: { usage?: unknown } };
     try {
@@ -143,7 +155,10 @@ export class OpenAiChunkNormalizer {
     }
     if (!changed) {
       const wire = spliceModel(data, upstreamModel, this.labelJson);
-      if (wire !== undefined) setWireJson(chunk, wire);
+      if (wire !== undefined) {
+        setWireJson(chunk, wire);
+        if (this.finished.size === 0) this.shape.learn(data, wire, chunk);
+      }
     }
     out.push(chunk);
   }
