@@ -145,7 +145,10 @@ export class OllamaAdapter implements ProviderAdapter {
     await Promise.all([this.http.close(), this.options.images?.close?.()]);
   }
 
-  private inlineImages(request: ChatCompletionRequest, signal?: CancelSignal): Promise<ChatCompletionRequest> {
+  private inlineImages(
+    request: ChatCompletionRequest,
+    signal?: CancelSignal,
+  ): Promise<ChatCompletionRequest> {
     if (!this.options.images || !hasRemoteImage(request)) return Promise.resolve(request);
     return this.options.images.inline(request, signal);
   }
