@@ -1,4 +1,4 @@
-import type { ServerResponse } from 'node:http';
+import { request as httpRequest, type ServerResponse } from 'node:http';
 import OpenAI from 'openai';
 import { gatewayEnv, NDJSON, parseStream, textOf } from '../support/chat-assertions';
 import { FakeUpstream } from '../support/fake-upstream';
@@ -93,6 +93,32 @@ describe('vision (image_url parts)', () => {
   beforeEach(() => {
     for (const f of [ollama, openai, images]) f.requests.length = 0;
     ollama.on('POST', '/api/chat', { body: fixture('ollama/chat_images.response.json') });
+  });
+
+  it('should abort the image download, and never call Ollama, when the client leaves during it', async () => {
+    let downloadClosed!: () => void;
+    const closed = new Promise<void>((done) => (downloadClosed = done));
+    let downloadStarted!: () => void;
+    const started = new Promise<void>((done) => (downloadStarted = done));
+    images.on('GET', '/slow.png', (_req, res) => {
+      // Headers and half the bytes, then nothing: only the gateway's abort ends this exchange.
+      res.writeHead(200, { 'content-type': 'image/png', 'content-length': PNG.length });
+      res.write(PNG.subarray(0, PNG.length >> 1));
+      res.on('error', () => undefined);
+      res.once('close', downloadClosed);
+      downloadStarted();
+    });
+    const client = httpRequest(`${open.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+    });
+    client.on('error', () => undefined);
+    client.end(JSON.stringify(visionRequest(`${images.url}/slow.png`)));
+    await started;
+    client.destroy();
+    await closed;
+    expect(images.calls('/slow.png')).toHaveLength(1);
+    expect(ollama.calls('/api/chat')).toHaveLength(0);
   });
 
   it('should strip a data: URL to the bare base64 Ollama takes', async () => {
