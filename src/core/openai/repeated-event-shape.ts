@@ -92,7 +92,7 @@ export class RepeatedEventShape {
     attach: (chunk: ChatCompletionChunk, wire: string) => void,
   ): ChatCompletionChunk | undefined {
     const segments = this.segments;
-    if (segments === undefined || !data.startsWith(segments[0])) return undefined;
+    if (segments === undefined || !textAt(data, segments[0], 0)) return undefined;
     const cuts = this.cuts;
     // Literal bounds, two per cut (start, end): the cut count is one or two.
     const bounds: number[] = [];
@@ -100,7 +100,7 @@ export class RepeatedEventShape {
     for (let i = 0; i < cuts.length; i++) {
       const end = literalEnd(data, at);
       const next = segments[i + 1];
-      if (end === -1 || !data.startsWith(next, end)) return undefined;
+      if (end === -1 || !textAt(data, next, end)) return undefined;
       bounds.push(at, end);
       at = end + next.length;
     }
@@ -145,6 +145,15 @@ export class RepeatedEventShape {
     if (!this.proven) this.segments = undefined;
     return this.proven;
   }
+}
+
+/**
+ * Whether `text` holds `part` at `at`: `startsWith(part, at)`, which V8 runs a character at a time
+ * (~270 ns for the ~200 characters an event shares with the previous one); a slice and `===` compare
+ * in bulk (~70 ns).
+ */
+function textAt(text: string, part: string, at: number): boolean {
+  return text.length - at >= part.length && text.slice(at, at + part.length) === part;
 }
 
 /** Whether every own value of `obj` is a primitive or null, except `cut` (a string) and `path`. */
