@@ -5,6 +5,7 @@ import type { DestinationStream } from 'pino';
 import { AppModule, GATEWAY_CONFIG_KEY } from './app.module';
 import { GatewayConfig } from './config/gateway-config';
 import { corsOriginMatcher } from './http/shared/cors';
+import { ExpressBornAdapter } from './http/shared/express-born-adapter';
 import { OpenAiExceptionFilter } from './http/shared/openai-exception.filter';
 import { HotRoute, serveAheadOfExpress } from './http/shared/ahead-of-express';
 import { requestIdMiddleware, requestIdOf } from './http/shared/request-id';
@@ -43,12 +44,17 @@ export async function createGateway(
   const logger = new PinoLoggerService(
     createPinoLogger({ level, scrubber, destination: options.logDestination }),
   );
-  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(env), {
-    bodyParser: false, // chat and embeddings read their own bodies (limit, 413 and 400 in the OpenAI shape)
-    logger,
-    abortOnError: false,
-    forceCloseConnections: options.forceCloseConnections ?? false,
-  });
+  // Requests and responses are born with Express's prototypes (see ExpressBornAdapter).
+  const app = await NestFactory.create<NestExpressApplication>(
+    AppModule.forRoot(env),
+    new ExpressBornAdapter(),
+    {
+      bodyParser: false, // chat and embeddings read their own bodies (limit, 413 and 400 in the OpenAI shape)
+      logger,
+      abortOnError: false,
+      forceCloseConnections: options.forceCloseConnections ?? false,
+    },
+  );
   const config = app.get(ConfigService).getOrThrow<GatewayConfig>(GATEWAY_CONFIG_KEY);
   // The validated config (.env included) decides; its keys are scrubbed from every line by value.
   logger.setLevel(config.logLevel);
