@@ -66,6 +66,27 @@ describe(InFlightTracker.name, () => {
     expect(tracker.size).toBe(0);
   });
 
+  it('should keep the others when one in the middle closes, and stop the rest with their latest hooks', async () => {
+    const tracker = new InFlightTracker();
+    const [a, b, c] = [await open(), await open(), await open()];
+    const stopped: string[] = [];
+    tracker.track(a.res, () => stopped.push('a-first'));
+    tracker.track(b.res, () => stopped.push('b'));
+    tracker.track(c.res);
+    tracker.track(a.res, () => stopped.push('a')); // a stream replaces the hook: still one entry
+    expect(tracker.size).toBe(3);
+    b.res.end('done');
+    await b.answer;
+    await new Promise((r) => setImmediate(r));
+    expect(tracker.size).toBe(2);
+    // b is gone: its hook never runs; a (its second hook) and c (503) are stopped, oldest first.
+    await expect(tracker.drain(50)).resolves.toEqual({ openAtStart: 2, stopped: 2 });
+    expect(stopped).toEqual(['a']);
+    expect((await a.answer).status).toBe(503);
+    expect((await c.answer).status).toBe(503);
+    expect(tracker.size).toBe(0);
+  });
+
   it('should wait for open exchanges to finish within the grace, without stopping them', async () => {
     const tracker = new InFlightTracker();
     const { res, answer } = await open();
