@@ -9,6 +9,20 @@ describe('StdoutDestination', () => {
   beforeEach(() => (dir = mkdtempSync(join(tmpdir(), 'mana-llm-dest-'))));
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
+  /** A destination writing into a FIFO whose (non-blocking) reader the test holds; errors reported. */
+  function overFifo() {
+    const fifo = join(dir, 'fifo');
+    execFileSync('mkfifo', [fifo]);
+    const reader = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
+    const writer = openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK);
+    const broken: string[] = [];
+    const destination = new StdoutDestination({
+      fd: writer,
+      onBroken: (err: Error & { code?: string }) => broken.push(err.code ?? err.message),
+    });
+    return { reader, writer, destination, broken };
+  }
+
   it('writes lines asynchronously and flushes them on request', async () => {
     const file = join(dir, 'out.log');
     const fd = openSync(file, 'w');
@@ -25,16 +39,8 @@ describe('StdoutDestination', () => {
   });
 
   it('stops writing, once, when the reader is gone (EPIPE), and its exit flush returns', async () => {
-    const fifo = join(dir, 'fifo');
-    execFileSync('mkfifo', [fifo]);
-    const reader = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
-    const writer = openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK);
+    const { reader, writer, destination, broken } = overFifo();
     closeSync(reader);
-    const broken: string[] = [];
-    const destination = new StdoutDestination({
-      fd: writer,
-      onBroken: (err: Error & { code?: string }) => broken.push(err.code ?? err.message),
-    });
     destination.write('{"lost":1}\n');
     await new Promise((r) => setTimeout(r, 50));
     expect(broken).toEqual(['EPIPE']);
@@ -48,15 +54,7 @@ describe('StdoutDestination', () => {
   });
 
   it('gives up the exit flush at once when the reader of held lines is gone', async () => {
-    const fifo = join(dir, 'fifo');
-    execFileSync('mkfifo', [fifo]);
-    const reader = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
-    const writer = openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK);
-    const broken: string[] = [];
-    const destination = new StdoutDestination({
-      fd: writer,
-      onBroken: (err: Error & { code?: string }) => broken.push(err.code ?? err.message),
-    });
+    const { reader, writer, destination, broken } = overFifo();
     // The reader does not read: past the pipe's 64 KiB, lines are held (EAGAIN, tried again later).
     const line = `{"held":"${'x'.repeat(1000)}"}\n`;
     for (let i = 0; i < 200; i++) destination.write(line);
