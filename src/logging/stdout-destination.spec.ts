@@ -42,7 +42,10 @@ describe('StdoutDestination', () => {
     const { reader, writer, destination, broken } = overFifo();
     closeSync(reader);
     destination.write('{"lost":1}\n');
-    await new Promise((r) => setTimeout(r, 50));
+    // The asynchronous write fails with EPIPE a moment later.
+    for (let waited = 0; broken.length === 0 && waited < 2000; waited += 10) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
     expect(broken).toEqual(['EPIPE']);
     expect(destination.isBroken).toBe(true);
     // Neither a later line nor the exit's synchronous flush tries the dead descriptor again.
