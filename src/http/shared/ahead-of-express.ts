@@ -63,7 +63,9 @@ export function serveAheadOfExpress(
       return;
     }
     // What Express's app.handle does before its router walk: Nest's handler sets the status through
-    // the Express response API.
+    // the Express response API. The prototype switch changes nothing when the server already created
+    // them with Express's prototypes (ExpressBornAdapter, the standalone service); done per request
+    // it costs young-generation collections dearly (docs/performance.md, fourth round).
     if (instance.enabled('x-powered-by')) res.setHeader('X-Powered-By', 'Express');
     (req as IncomingMessage & { res?: ServerResponse }).res = res;
     Object.setPrototypeOf(req, instance.request);
