@@ -1,53 +1,12 @@
-import { ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
 import { Agent, request } from 'node:http';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { ServiceProcess, startServiceProcess } from '../support/service-process';
 
-const MAIN = join(resolve(__dirname, '../..'), 'dist', 'main.js');
-const LISTENING = /mana-llm listening on port (\d+)/;
 /** Each rejected request writes one ~400-byte log line: this many overfill a socket's buffer. */
 const REQUESTS = 4000;
 
-interface Gateway {
-  child: ChildProcessWithoutNullStreams;
-  url: string;
-  /** What stdout carried while it was read. */
-  stdout(): string;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  cwd: string;
-}
-
-/** The built service with its stdout read until it listens; reading then stops (the test decides). */
-async function startGateway(): Promise<Gateway> {
-  const cwd = mkdtempSync(join(tmpdir(), 'mana-llm-stdout-'));
-  const child = spawn(process.execPath, [MAIN], {
-    cwd,
-    env: { PATH: process.env.PATH ?? '', PORT: '0', LOG_LEVEL: 'info', SHUTDOWN_DELAY: '0' },
-    stdio: 'pipe',
-  });
-  let out = '';
-  const onData = (c: Buffer) => (out += c.toString('utf8'));
-  child.stdout.on('data', onData);
-  child.stderr.resume();
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((done) =>
-    child.once('exit', (code, signal) => done({ code, signal })),
-  );
-  const port = await new Promise<number>((ok, fail) => {
-    const timer = setTimeout(() => fail(new Error(`no start:\n${out}`)), 15_000);
-    const check = () => {
-      const m = LISTENING.exec(out);
-      if (!m) return;
-      clearTimeout(timer);
-      child.stdout.off('data', check);
-      ok(Number(m[1]));
-    };
-    child.stdout.on('data', check);
-  });
-  // Stop reading: what the gateway writes from now on fills the socket.
-  child.stdout.off('data', onData);
-  child.stdout.pause();
-  return { child, url: `http://127.0.0.1:${port}`, stdout: () => out, exited, cwd };
+/** The built service; its stdout is read until it listens, then no more (the test decides). */
+function startGateway(): Promise<ServiceProcess> {
+  return startServiceProcess({ SHUTDOWN_DELAY: '0' }, 15_000, { holdStdout: true });
 }
 
 /** `count` invalid chat requests (each answered 400 and logged), 16 at a time on kept-alive sockets. */
@@ -76,13 +35,10 @@ async function rejectedRequests(url: string, count: number): Promise<number[]> {
 }
 
 describe('logging to a stdout whose reader stalls or goes away (built service)', () => {
-  let gateway: Gateway | undefined;
+  let gateway: ServiceProcess | undefined;
 
-  afterEach(() => {
-    if (gateway && gateway.child.exitCode === null && gateway.child.signalCode === null) {
-      gateway.child.kill('SIGKILL');
-    }
-    if (gateway) rmSync(gateway.cwd, { recursive: true, force: true });
+  afterEach(async () => {
+    await gateway?.kill();
     gateway = undefined;
   });
 
@@ -94,10 +50,10 @@ describe('logging to a stdout whose reader stalls or goes away (built service)',
 
     // Reading again: every request's line arrives (held, not lost), then the shutdown's.
     let rest = '';
-    gateway.child.stdout.on('data', (c: Buffer) => (rest += c.toString('utf8')));
-    gateway.child.stdout.resume();
-    gateway.child.kill('SIGTERM');
-    const status = await gateway.exited;
+    gateway.stdout.on('data', (c: Buffer) => (rest += c.toString('utf8')));
+    gateway.stdout.resume();
+    gateway.signal('SIGTERM');
+    const status = await gateway.exited(15_000);
     expect(status).toEqual({ code: 0, signal: null });
     const lines = rest.split('\n').filter((l) => l.includes('"context":"Request"'));
     expect(lines).toHaveLength(REQUESTS);
@@ -108,18 +64,13 @@ describe('logging to a stdout whose reader stalls or goes away (built service)',
     gateway = await startGateway();
     // Lines pile up unread, then the reader goes: the held lines can never be written (EPIPE).
     expect(new Set(await rejectedRequests(gateway.url, REQUESTS))).toEqual(new Set([400]));
-    gateway.child.stdout.destroy();
+    gateway.stdout.destroy();
     expect(new Set(await rejectedRequests(gateway.url, 64))).toEqual(new Set([400]));
 
     const started = Date.now();
-    gateway.child.kill('SIGTERM');
+    gateway.signal('SIGTERM');
     // pino's own destination (sonic-boom 4) retried the EPIPE forever at exit: the process hung.
-    let timer: NodeJS.Timeout | undefined;
-    const status = await Promise.race([
-      gateway.exited,
-      new Promise<'hung'>((r) => (timer = setTimeout(() => r('hung'), 15_000))),
-    ]);
-    clearTimeout(timer);
+    const status = await gateway.exited(15_000);
     expect(status).toEqual({ code: 0, signal: null });
     expect(Date.now() - started).toBeLessThan(15_000);
   }, 60_000);

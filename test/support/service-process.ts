@@ -2,6 +2,7 @@ import { ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import type { Readable } from 'node:stream';
 
 const ROOT = resolve(__dirname, '../..');
 const MAIN = join(ROOT, 'dist', 'main.js');
@@ -10,8 +11,10 @@ const LISTENING = /mana-llm listening on port (\d+)/;
 export interface ServiceProcess {
   url: string;
   pid: number;
-  /** Everything the process wrote so far (stdout and stderr). */
+  /** Everything the process wrote so far (stdout and stderr; with `holdStdout`, stdout up to listening). */
   output(): string;
+  /** The process's stdout (with `holdStdout`: paused and unread once it listens; the test reads it). */
+  stdout: Readable;
   signal(signal: NodeJS.Signals): void;
   /** Resolves with the exit status (or rejects after `timeoutMs`). */
   exited(timeoutMs: number): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
@@ -27,6 +30,7 @@ export interface ServiceProcess {
 export async function startServiceProcess(
   env: Record<string, string>,
   startTimeoutMs = 15_000,
+  options: { holdStdout?: boolean } = {},
 ): Promise<ServiceProcess> {
   const cwd = mkdtempSync(join(tmpdir(), 'mana-llm-proc-'));
   const child: ChildProcessWithoutNullStreams = spawn(process.execPath, [MAIN], {
@@ -35,7 +39,8 @@ export async function startServiceProcess(
     stdio: 'pipe',
   });
   let output = '';
-  child.stdout.on('data', (c: Buffer) => (output += c.toString('utf8')));
+  const collect = (c: Buffer) => (output += c.toString('utf8'));
+  child.stdout.on('data', collect);
   child.stderr.on('data', (c: Buffer) => (output += c.toString('utf8')));
   const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((done) =>
     child.once('exit', (code, signal) => done({ code, signal })),
@@ -48,6 +53,10 @@ export async function startServiceProcess(
       if (!m) return;
       clearTimeout(timer);
       child.stdout.off('data', check);
+      if (options.holdStdout) {
+        child.stdout.off('data', collect);
+        child.stdout.pause();
+      }
       ok(Number(m[1]));
     };
     child.stdout.on('data', check);
@@ -61,6 +70,7 @@ export async function startServiceProcess(
     url: `http://127.0.0.1:${port}`,
     pid: child.pid ?? -1,
     output: () => output,
+    stdout: child.stdout,
     signal: (signal) => void child.kill(signal),
     exited: (timeoutMs) =>
       new Promise((ok, fail) => {
